@@ -1,0 +1,219 @@
+// The fetcher actor: one per stream, hosted as a long-lived piscina task in a
+// worker thread. It asks the manifest writer what to fetch, does the HTTP,
+// validates and encodes in this thread, and sends commits back. It never
+// opens LMDB. Expected faults (HTTP errors, timeouts, 429) are handled here
+// with backoff; only bugs make it throw (and the supervisor restart it).
+import type { MessagePort } from 'node:worker_threads';
+import { Packr } from 'msgpackr';
+import { systemClock, type Clock } from '../src/clock.js';
+import { CkError, toWireError, type WireError } from '../src/errors.js';
+import { ExchangeClock } from '../src/exchange-clock.js';
+import { ExchangeHttp, type HttpSettings } from '../src/http/exchange-http.js';
+import { addIntervals, floorToInterval } from '../src/intervals.js';
+import type { PayloadMeta, PlannedSlice } from '../src/protocol.js';
+import type { StreamGeometry } from '../src/slices.js';
+import { venueByName } from '../src/venues/index.js';
+import { Semaphore } from './semaphore.js';
+import { backoffMs } from './backoff.js';
+import { WriterClient } from './writer-client.js';
+
+export interface FetcherSettings extends HttpSettings {
+  /** Requests in flight per stream (default 2). */
+  concurrency: number;
+  /** Fetched slices waiting for their commit before fetching pauses (default 4). */
+  maxUncommitted: number;
+  /** Attempts per slice before `backfill` gives the stream up (default 8). */
+  maxAttempts: number;
+  /** A candle is final this long after its close time (default 1000 ms). */
+  settleMs: number;
+  /** Re-measure the exchange clock when idle and older than this (default 30 s). */
+  timeSyncMs?: number;
+}
+
+export interface FetcherTask {
+  stream: StreamGeometry & { name: string };
+  baseUrl: string;
+  mode: 'run' | 'backfill';
+  settings: FetcherSettings;
+  port: MessagePort;
+  /** Test hook: crash this incarnation after N commits. */
+  testCrash?: { afterCommits: number; kind: 'throw' | 'exit' } | undefined;
+}
+
+export type FetcherResult =
+  | { outcome: 'caught-up' | 'end-reached' | 'stopped' }
+  | { outcome: 'failed'; error: WireError };
+
+/** Longest idle sleep before looking again (ms). */
+const MAX_IDLE_MS = 30_000;
+/** Backoff for failed slices: base and cap (ms). */
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_CAP_MS = 5 * 60_000;
+const PERMANENT = new Set(['CK_ERR_UNKNOWN_SYMBOL', 'CK_ERR_INVALID_INTERVAL', 'CK_ERR_EXCHANGE_REJECTED']);
+
+const packr = new Packr({ useRecords: false, moreTypes: true });
+const httpByThread = new Map<string, ExchangeHttp>();
+
+function httpFor(settings: HttpSettings): ExchangeHttp {
+  const key = JSON.stringify(settings);
+  let http = httpByThread.get(key);
+  if (!http) {
+    http = new ExchangeHttp(settings);
+    httpByThread.set(key, http);
+  }
+  return http;
+}
+
+export async function runFetcher(task: FetcherTask, clock: Clock = systemClock): Promise<FetcherResult> {
+  const writer = new WriterClient(task.port);
+  try {
+    return await new Fetcher(task, writer, clock).run();
+  } finally {
+    writer.close();
+  }
+}
+
+class Fetcher {
+  private readonly venue;
+  private readonly endpoint;
+  private readonly http: ExchangeHttp;
+  private readonly exchange = new ExchangeClock();
+  private readonly uncommitted: Semaphore;
+  private readonly commits = new Set<Promise<void>>();
+  private pausedUntil = 0;
+  private committed = 0;
+  private failure: WireError | null = null;
+  /** Set by the crash test hook; thrown from the main loop so the task rejects. */
+  private crash: Error | null = null;
+
+  constructor(private readonly t: FetcherTask, private readonly writer: WriterClient, private readonly clock: Clock) {
+    this.venue = venueByName(t.stream.venue);
+    const endpoint = this.venue.endpoints[t.stream.endpoint];
+    if (!endpoint) throw new CkError('CK_ERR_INTERNAL', `no endpoint ${t.stream.endpoint} at ${t.stream.venue}`);
+    this.endpoint = endpoint;
+    this.http = httpFor(t.settings);
+    this.uncommitted = new Semaphore(t.settings.maxUncommitted);
+  }
+
+  async run(): Promise<FetcherResult> {
+    const s = this.t.settings;
+    await this.syncTime();
+    while (!this.writer.stopping && !this.failure) {
+      if (this.crash) throw this.crash;
+      if (this.exchange.ageMs() > (s.timeSyncMs ?? 30_000)) await this.syncTime();
+      const plan = await this.writer.plan(this.exchange.now(), s.concurrency * 4);
+      if (plan.slices.length > 0) {
+        await this.fetchAll(plan.slices);
+        continue;
+      }
+      if (this.commits.size > 0) {
+        await Promise.race(this.commits);
+        continue;
+      }
+      if (plan.finished) return this.finish('end-reached');
+      if (plan.caughtUp && this.t.mode === 'backfill') return this.finish('caught-up');
+      const wait = plan.wakeAt === null ? MAX_IDLE_MS : plan.wakeAt - this.exchange.now();
+      await this.clock.sleep(Math.min(Math.max(wait, 50), MAX_IDLE_MS, s.timeSyncMs ?? 30_000), this.writer.stopped);
+    }
+    return this.finish(this.failure ? 'failed' : 'stopped');
+  }
+
+  private async finish(outcome: 'caught-up' | 'end-reached' | 'stopped' | 'failed'): Promise<FetcherResult> {
+    await Promise.allSettled(this.commits);
+    if (this.crash) throw this.crash;
+    if (this.failure) return { outcome: 'failed', error: this.failure };
+    return { outcome: outcome === 'failed' ? 'stopped' : outcome };
+  }
+
+  private async fetchAll(slices: PlannedSlice[]): Promise<void> {
+    let next = 0;
+    const lane = async () => {
+      while (next < slices.length && !this.writer.stopping && !this.failure && !this.crash) await this.fetchOne(slices[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.t.settings.concurrency, slices.length) }, lane));
+    // Slices planned but never fetched (stop or failure) go back to pending when the port closes.
+  }
+
+  private async fetchOne(slice: PlannedSlice): Promise<void> {
+    const { stream, baseUrl, settings } = this.t;
+    const url = this.endpoint.url(baseUrl, stream.symbol, stream.interval, slice);
+    const wait = this.pausedUntil - Date.now();
+    if (wait > 0) await this.clock.sleep(wait, this.writer.stopped);
+    if (this.writer.stopping) return;
+    const fetchedAt = Date.now();
+    try {
+      const res = await this.http.get(url);
+      const exchangeNow = this.exchange.atResponse(res.receivedAt, header(res.headers, 'date'));
+      if (res.status !== 200) throw this.venue.classify(res.status, res.headers, res.body.toString('utf8'));
+      let body: unknown;
+      try {
+        body = JSON.parse(res.body.toString('utf8'));
+      } catch (cause) {
+        throw new CkError('CK_ERR_RESPONSE_MALFORMED', `${this.endpoint.path}: body is not JSON`, { cause });
+      }
+      const facts = this.endpoint.validate(body, { slice, interval: stream.interval, exchangeNow });
+      const final = slice.endMs + settings.settleMs < exchangeNow && !facts.hasOpenCandle;
+      const nextDueAt = final ? null : Math.min(addIntervals(floorToInterval(exchangeNow, stream.interval), stream.interval, 1), slice.endMs + 1) + settings.settleMs;
+      const meta: PayloadMeta = { url, key: slice.key, fetchedAt, serverTime: exchangeNow, httpStatus: res.status };
+      const payload = new Uint8Array(packr.pack({ meta, rows: body })); // own buffer, so it can be transferred
+      await this.uncommitted.acquire();
+      const commit = this.writer.commit(slice, final ? 'ok' : 'partial', payload, facts, fetchedAt, nextDueAt)
+        .then(
+          () => this.afterCommit(),
+          (err: unknown) => this.writer.log('error', 'commit rejected', { sliceKey: slice.key, error: toWireError(err).message }),
+        )
+        .finally(() => {
+          this.uncommitted.release();
+          this.commits.delete(commit);
+        });
+      this.commits.add(commit);
+    } catch (err) {
+      await this.failed(slice, err);
+    }
+  }
+
+  private afterCommit(): void {
+    this.committed++;
+    const crash = this.t.testCrash;
+    if (crash && this.committed >= crash.afterCommits) {
+      if (crash.kind === 'exit') process.exit(1); // ends this worker thread and every actor on it
+      this.crash = new Error(`test hook: crash after ${this.committed} commits`);
+    }
+  }
+
+  private async failed(slice: PlannedSlice, err: unknown): Promise<void> {
+    const error = toWireError(err);
+    const attempts = slice.attempts + 1;
+    const now = this.exchange.now();
+    if (error.retryAfterMs !== undefined) this.pausedUntil = Math.max(this.pausedUntil, Date.now() + error.retryAfterMs);
+    const nextDueAt = now + Math.max(error.retryAfterMs ?? 0, backoffMs(attempts, BACKOFF_BASE_MS, BACKOFF_CAP_MS));
+    this.writer.log(error.code === 'CK_ERR_INTERNAL' ? 'error' : 'warn', 'slice failed', { sliceKey: slice.key, code: error.code, error: error.message, attempts });
+    await this.writer.fail(slice, error, attempts, nextDueAt);
+    if (error.code === 'CK_ERR_INTERNAL') throw fromInternal(error);
+    if (PERMANENT.has(error.code)) {
+      this.failure = { ...error, message: `${this.t.stream.symbol}: ${error.message}` };
+      this.writer.log('error', 'stream stopped', { code: error.code, error: error.message });
+    } else if (this.t.mode === 'backfill' && attempts >= this.t.settings.maxAttempts) {
+      this.failure = { code: 'CK_ERR_STREAM_FAILED', message: `${slice.key} failed ${attempts} times; last: ${error.code} ${error.message}`, retryable: false };
+    }
+  }
+
+  private async syncTime(): Promise<void> {
+    try {
+      const res = await this.http.get(`${this.t.baseUrl}${this.venue.timePath}`);
+      const parsed = JSON.parse(res.body.toString('utf8')) as { serverTime?: unknown };
+      if (res.status === 200 && typeof parsed.serverTime === 'number') this.exchange.observe(parsed.serverTime, res.receivedAt);
+    } catch (err) {
+      this.writer.log('warn', 'time sync failed', { error: toWireError(err).message });
+    }
+  }
+}
+
+function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function fromInternal(e: WireError): Error {
+  return new Error(e.message);
+}

@@ -1,0 +1,158 @@
+// The manifest-writer actor: the only code that opens LMDB. It lives on the
+// main thread, answers `writer.plan` from each fetcher's port and applies
+// commits; commits that arrive together share one LMDB transaction.
+import type { MessagePort } from 'node:worker_threads';
+import { toWireError } from '../src/errors.js';
+import { assertNever, type FetcherMessage, type MainMessage } from '../src/protocol.js';
+import { sliceAt, sliceIndexAt, streamName, type StreamGeometry } from '../src/slices.js';
+import type { CommitItem } from '../storage/manifest-store.js';
+import { ManifestStore } from '../storage/manifest-store.js';
+import type { SliceRecord } from '../storage/records.js';
+import { StreamPlan } from './planner.js';
+
+/** Most commits applied in one transaction (default 256). */
+const MAX_BATCH = 256;
+/** A slice whose commit failed at the storage layer is offered again after this (ms). */
+const STORAGE_RETRY_MS = 5000;
+
+interface Queued {
+  item: CommitItem;
+  plan: StreamPlan;
+  reply: (m: MainMessage) => void;
+  id: number;
+}
+
+export interface WriterEvents {
+  /** Messages that are not for the writer (logs) go here. */
+  onOther(stream: string, msg: FetcherMessage): void;
+  onCommitted?(records: readonly SliceRecord[], stream: readonly string[]): void;
+}
+
+export class ManifestWriter {
+  private readonly plans = new Map<string, StreamPlan>();
+  private queue: Queued[] = [];
+  private flushing: Promise<void> | null = null;
+  lastCommitAt: number | null = null;
+
+  constructor(readonly store: ManifestStore, private readonly settleMs: number, private readonly events: WriterEvents, private readonly now: () => number = Date.now) {}
+
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  /** Serves one fetcher's port until it closes. */
+  attach(stream: StreamGeometry & { name: string }, port: MessagePort): void {
+    const reply = (m: MainMessage) => port.postMessage(m);
+    port.on('message', (msg: FetcherMessage) => this.handle(stream, msg, reply));
+  }
+
+  /** The actor holding this stream is gone: its planned-but-uncommitted slices are offered again. */
+  detach(stream: string): void {
+    this.plans.get(stream)?.releaseInFlight();
+  }
+
+  handle(stream: StreamGeometry & { name: string }, msg: FetcherMessage, reply: (m: MainMessage) => void): void {
+    switch (msg.type) {
+      case 'writer.plan': {
+        const r = this.planFor(stream).plan(msg.now, msg.max);
+        reply({ type: 'writer.planned', id: msg.id, ...r });
+        return;
+      }
+      case 'writer.commit': {
+        const { slice, facts } = msg;
+        const record: SliceRecord = {
+          status: msg.status, key: slice.key, id: slice.id, startMs: slice.startMs, endMs: slice.endMs, limit: slice.limit,
+          rows: facts.rows, firstOpen: facts.firstOpen, lastOpen: facts.lastOpen, lastClosedClose: facts.lastClosedClose,
+          gaps: facts.gaps, anomalies: facts.anomalies, fetchedAt: msg.fetchedAt, attempts: 0, error: null,
+          nextDueAt: msg.nextDueAt, hasPayload: true,
+        };
+        this.enqueue({ item: { stream, record, payload: msg.payload }, plan: this.planFor(stream), reply, id: msg.id });
+        return;
+      }
+      case 'writer.fail': {
+        const { slice } = msg;
+        const record: SliceRecord = {
+          status: 'failed', key: slice.key, id: slice.id, startMs: slice.startMs, endMs: slice.endMs, limit: slice.limit,
+          rows: 0, firstOpen: null, lastOpen: null, lastClosedClose: null, gaps: [], anomalies: [], fetchedAt: null,
+          attempts: msg.attempts, error: { code: msg.error.code, message: msg.error.message }, nextDueAt: msg.nextDueAt, hasPayload: false,
+        };
+        this.enqueue({ item: { stream, record, payload: null }, plan: this.planFor(stream), reply, id: msg.id });
+        return;
+      }
+      case 'fetcher.logged':
+        this.events.onOther(stream.name, msg);
+        return;
+      default:
+        assertNever(msg);
+    }
+  }
+
+  /** Resolves when every queued commit has been applied. */
+  async drain(): Promise<void> {
+    while (this.flushing || this.queue.length > 0) {
+      if (!this.flushing) this.flush();
+      await this.flushing;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+    await this.store.close();
+  }
+
+  private planFor(stream: StreamGeometry & { name: string }): StreamPlan {
+    let plan = this.plans.get(stream.name);
+    if (!plan) {
+      const summary = this.store.summary(stream);
+      plan = new StreamPlan(stream, summary.okThroughIndex, this.settleMs);
+      const from = sliceAt(stream, summary.okThroughIndex);
+      if (from) {
+        for (const r of this.store.records(stream, from.startMs)) {
+          const index = sliceIndexAt(stream, r.startMs);
+          const expected = sliceAt(stream, index);
+          plan.noteStored(index, r.status, r.nextDueAt, r.attempts, expected?.key === r.key);
+        }
+      }
+      this.plans.set(stream.name, plan);
+    }
+    return plan;
+  }
+
+  private enqueue(q: Queued): void {
+    this.queue.push(q);
+    if (!this.flushing) this.flush();
+  }
+
+  private flush(): void {
+    // Let every message already delivered this turn join the batch.
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      while (this.queue.length > 0) {
+        const batch = this.queue.slice(0, MAX_BATCH);
+        this.queue = this.queue.slice(batch.length);
+        await this.commitBatch(batch);
+      }
+    }).finally(() => {
+      this.flushing = null;
+    });
+  }
+
+  private async commitBatch(batch: Queued[]): Promise<void> {
+    const now = this.now();
+    try {
+      const applied = await this.store.commit(batch.map((q) => q.item), now);
+      this.lastCommitAt = now;
+      batch.forEach((q, i) => {
+        const r = applied[i]!;
+        q.plan.settled(sliceIndexAt(q.item.stream, r.startMs), r.status, r.nextDueAt, r.attempts);
+        q.reply({ type: 'writer.committed', id: q.id });
+      });
+      this.events.onCommitted?.(applied, batch.map((q) => streamName(q.item.stream)));
+    } catch (err) {
+      const error = toWireError(err);
+      for (const q of batch) {
+        q.plan.settled(sliceIndexAt(q.item.stream, q.item.record.startMs), 'failed', now + STORAGE_RETRY_MS, q.item.record.attempts);
+        q.reply({ type: 'writer.rejected', id: q.id, error: { ...error, code: error.code === 'CK_ERR_INTERNAL' ? 'CK_ERR_STORAGE' : error.code } });
+      }
+    }
+  }
+}

@@ -1,0 +1,152 @@
+// Builds the running system from a frozen config:
+//
+//   main thread                                   worker threads (piscina)
+//   -----------                                   ------------------------
+//   Supervisor ── starts/restarts one task ─────> fetcher actor per stream
+//   ManifestWriter (owns LMDB) <── MessagePort ── plan / commit / fail / log
+//   pino root logger                              (HTTP, parse, validate, encode)
+//
+// Each fetcher gets one end of its own MessageChannel; the writer serves the
+// other. Stopping is by message (`fetcher.stop`), never by AbortSignal:
+// piscina kills the whole thread on abort.
+import { availableParallelism } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { FetcherResult, FetcherTask } from '../actors/fetcher.js';
+import { ManifestWriter } from '../actors/manifest-writer.js';
+import { Supervisor, type ChildExit } from '../actors/supervisor.js';
+import { ManifestStore } from '../storage/manifest-store.js';
+import type { Config, StreamSpec } from './config/load-config.js';
+import { lockDataRoot } from './data-root-lock.js';
+import { createLogger, streamFields, type Logger } from './logging.js';
+import type { MainMessage } from './protocol.js';
+
+export type DaemonMode = 'run' | 'backfill';
+
+/** Time allowed for actors to stop and the writer to drain on SIGINT/SIGTERM (ms). */
+const SHUTDOWN_MS = 8000;
+
+export interface DaemonOptions {
+  mode: DaemonMode;
+  logger?: Logger;
+  /** Worker threads (default: available cores, at most one per stream). */
+  threads?: number;
+}
+
+export interface DaemonResult {
+  exitCode: number;
+  exits: Map<string, ChildExit | null>;
+}
+
+export async function runDaemon(config: Config, o: DaemonOptions): Promise<DaemonResult> {
+  const log = o.logger ?? createLogger(config.logging.level);
+  const lock = lockDataRoot(config.dataRoot);
+  let store: ManifestStore;
+  try {
+    store = ManifestStore.open(config.dataRoot);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const writer = new ManifestWriter(store, config.fetcher.settleMs, {
+    onOther(stream, msg) {
+      if (msg.type === 'fetcher.logged') log[msg.level]({ stream, ...msg.fields }, msg.msg);
+    },
+  });
+  const threads = o.threads ?? Math.max(1, Math.min(availableParallelism(), config.streams.length));
+  const fromSource = import.meta.url.endsWith('.ts');
+  const pool = new Piscina({
+    filename: new URL(`../actors/fetcher-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    idleTimeout: Infinity,
+    atomics: 'disabled',
+    concurrentTasksPerWorker: Math.ceil(config.streams.length / threads) + 1,
+    execArgv: fromSource ? ['--import', 'tsx'] : [],
+  });
+  const supervisor = new Supervisor({
+    onEvent(e) {
+      switch (e.type) {
+        case 'child.crashed': log.error({ stream: e.id, code: e.error.code, error: e.error.message, restarting: e.restarting }, 'actor crashed'); break;
+        case 'child.restarted': log.warn({ stream: e.id, restarts: e.restarts }, 'actor restarted'); break;
+        case 'child.gave-up': log.error({ stream: e.id, code: 'CK_ERR_ACTOR_CRASHED', error: e.error.message }, 'actor stopped: past its restart intensity'); break;
+        case 'child.exited': log.info({ stream: e.id, outcome: e.exit.outcome, ...(e.exit.error ? { code: e.exit.error.code, error: e.exit.error.message } : {}) }, 'actor exited'); break;
+        default: break;
+      }
+    },
+  });
+  const testCrash = parseTestCrash(process.env.CANDLEKEEP_TEST_CRASH);
+
+  for (const stream of config.streams) {
+    let port: import('node:worker_threads').MessagePort | null = null;
+    supervisor.startChild({
+      id: stream.name,
+      restart: 'transient',
+      stop: () => port?.postMessage({ type: 'fetcher.stop' } satisfies MainMessage),
+      start: async () => {
+        const channel = new MessageChannel();
+        port = channel.port1;
+        writer.attach(stream, channel.port1);
+        const task: FetcherTask = {
+          stream: plainStream(stream),
+          baseUrl: config.venues[stream.venue]!.baseUrl,
+          mode: o.mode,
+          settings: config.fetcher,
+          port: channel.port2,
+          testCrash: testCrash?.stream === stream.name ? testCrash : undefined,
+        };
+        try {
+          const result = (await pool.run(task, { transferList: [channel.port2] })) as FetcherResult;
+          if (result.outcome === 'failed') log.error({ ...streamFields(stream), code: result.error.code, error: result.error.message }, 'stream failed');
+          return result;
+        } finally {
+          channel.port1.close();
+          writer.detach(stream.name);
+        }
+      },
+    });
+  }
+  log.info({ streams: config.streams.length, threads, dataRoot: config.dataRoot, mode: o.mode }, 'candlekeep started');
+
+  let signalled = false;
+  const onSignal = (signal: string) => {
+    if (signalled) return;
+    signalled = true;
+    log.info({ signal }, 'stopping');
+    void supervisor.stopAll();
+  };
+  const sigint = () => onSignal('SIGINT');
+  const sigterm = () => onSignal('SIGTERM');
+  process.on('SIGINT', sigint);
+  process.on('SIGTERM', sigterm);
+
+  try {
+    await supervisor.whenAllDone();
+  } finally {
+    process.off('SIGINT', sigint);
+    process.off('SIGTERM', sigterm);
+    await Promise.race([writer.drain(), new Promise((r) => setTimeout(r, SHUTDOWN_MS).unref())]);
+    await pool.destroy();
+    await writer.close();
+    lock.release();
+  }
+
+  const exits = new Map([...supervisor.statuses()].map(([id, s]) => [id, s.lastExit]));
+  const statuses = [...supervisor.statuses().values()];
+  const allGood = statuses.every((s) => s.state !== 'failed' && (s.lastExit?.outcome === 'caught-up' || s.lastExit?.outcome === 'end-reached' || (signalled && s.lastExit?.outcome === 'stopped')));
+  log.info({ ok: allGood }, 'candlekeep stopped');
+  await new Promise<void>((resolve) => log.flush(() => resolve()));
+  return { exitCode: allGood ? 0 : 1, exits };
+}
+
+function plainStream(s: StreamSpec): FetcherTask['stream'] {
+  return { venue: s.venue, endpoint: s.endpoint, symbol: s.symbol, interval: s.interval, anchorMs: s.anchorMs, endMs: s.endMs, limit: s.limit, name: s.name };
+}
+
+/** `CANDLEKEEP_TEST_CRASH=stream=<name>;after=<n>;kind=throw|exit` (tests only). */
+function parseTestCrash(v: string | undefined): { stream: string; afterCommits: number; kind: 'throw' | 'exit' } | null {
+  if (!v) return null;
+  const f = Object.fromEntries(v.split(';').map((kv) => kv.split('=') as [string, string]));
+  if (!f.stream) return null;
+  return { stream: f.stream, afterCommits: Number(f.after ?? 1), kind: f.kind === 'exit' ? 'exit' : 'throw' };
+}

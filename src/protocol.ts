@@ -1,0 +1,52 @@
+// Every message that crosses a thread, as discriminated unions on `type`.
+// Commands are imperative (`writer.commit`), events and replies past tense
+// (`writer.committed`). Plain data only: errors travel as WireError.
+import type { WireError } from './errors.js';
+import type { SliceSpec } from './slices.js';
+import type { RowFacts } from './venues/venue.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/** A slice handed to a fetcher, with what the manifest knows of it. */
+export interface PlannedSlice extends SliceSpec {
+  /** Failed attempts so far. */
+  attempts: number;
+}
+
+/** Fetcher (worker thread) -> main thread. */
+export type FetcherMessage =
+  | { type: 'writer.plan'; id: number; now: number; max: number }
+  | {
+      type: 'writer.commit';
+      id: number;
+      slice: SliceSpec;
+      status: 'ok' | 'partial';
+      /** msgpack of { meta, rows }; its buffer is transferred, not copied. */
+      payload: Uint8Array;
+      facts: RowFacts;
+      fetchedAt: number;
+      nextDueAt: number | null;
+    }
+  | { type: 'writer.fail'; id: number; slice: SliceSpec; error: WireError; attempts: number; nextDueAt: number }
+  | { type: 'fetcher.logged'; level: LogLevel; msg: string; fields: Record<string, unknown> };
+
+/** Main thread -> fetcher. */
+export type MainMessage =
+  | { type: 'writer.planned'; id: number; slices: PlannedSlice[]; wakeAt: number | null; caughtUp: boolean; finished: boolean }
+  | { type: 'writer.committed'; id: number }
+  | { type: 'writer.rejected'; id: number; error: WireError }
+  | { type: 'fetcher.stop' };
+
+/** Payload meta stored with the rows. */
+export interface PayloadMeta {
+  url: string;
+  key: string;
+  fetchedAt: number;
+  /** The exchange's clock at the response (conservative estimate). */
+  serverTime: number;
+  httpStatus: number;
+}
+
+export function assertNever(x: never): never {
+  throw new Error(`unhandled message ${JSON.stringify(x)}`);
+}

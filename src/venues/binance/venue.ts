@@ -1,0 +1,72 @@
+// Binance spot: hosts, intervals, error classification and the weight header.
+import { CkError } from '../../errors.js';
+import { BINANCE_INTERVALS } from '../../intervals.js';
+import type { VenueDef } from '../venue.js';
+import { klines, uiKlines } from './klines.js';
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/** Default pause for a 403 (WAF) without Retry-After: 5 minutes. */
+const WAF_PAUSE_MS = 5 * 60_000;
+const BUSY_CODES = new Set([-1000, -1001, -1007, -1008]);
+
+function header(headers: Headers, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function retryAfterMs(headers: Headers): number | undefined {
+  const v = header(headers, 'retry-after');
+  const seconds = v === undefined ? NaN : Number(v);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+function parseError(body: string): { code: number; msg: string } | null {
+  try {
+    const parsed = JSON.parse(body) as { code?: unknown; msg?: unknown };
+    if (typeof parsed.code === 'number') return { code: parsed.code, msg: String(parsed.msg ?? '') };
+  } catch {
+    // not JSON: an HTML error page or a truncated body
+  }
+  return null;
+}
+
+export function classifyBinance(status: number, headers: Headers, body: string, now = Date.now()): CkError {
+  const err = parseError(body);
+  const said = err ? ` (${err.code}: ${err.msg})` : '';
+  const wait = retryAfterMs(headers);
+  if (status === 429) return new CkError('CK_ERR_RATE_LIMITED', `HTTP 429${said}`, opt(wait));
+  if (status === 418) {
+    const until = /banned until (\d+)/.exec(err?.msg ?? body)?.[1];
+    const untilWait = until === undefined ? undefined : Math.max(0, Number(until) - now);
+    return new CkError('CK_ERR_IP_BANNED', `HTTP 418: IP banned${said}`, opt(wait ?? untilWait));
+  }
+  if (status === 403) return new CkError('CK_ERR_WAF_BLOCKED', 'HTTP 403 from the web application firewall', opt(wait ?? WAF_PAUSE_MS));
+  if (status >= 500) return new CkError('CK_ERR_HTTP_5XX', `HTTP ${status}${said}`);
+  if (err) {
+    if (err.code === -1121) return new CkError('CK_ERR_UNKNOWN_SYMBOL', `exchange says invalid symbol${said}`);
+    if (err.code === -1120) return new CkError('CK_ERR_INVALID_INTERVAL', `exchange says invalid interval${said}`);
+    if (err.code === -1003) return new CkError('CK_ERR_RATE_LIMITED', `HTTP ${status}${said}`, opt(wait));
+    if (BUSY_CODES.has(err.code)) return new CkError('CK_ERR_HTTP_5XX', `HTTP ${status}${said}`);
+  }
+  return new CkError('CK_ERR_EXCHANGE_REJECTED', `HTTP ${status}${said}`);
+}
+
+function opt(retryAfter: number | undefined): { retryAfterMs?: number } {
+  return retryAfter === undefined ? {} : { retryAfterMs: retryAfter };
+}
+
+export const binance: VenueDef = {
+  name: 'binance',
+  defaultBaseUrl: 'https://api.binance.com',
+  intervals: BINANCE_INTERVALS,
+  endpoints: { klines, uiKlines },
+  timePath: '/api/v3/time',
+  exchangeInfoPath: '/api/v3/exchangeInfo',
+  exchangeInfoWeight: 20,
+  classify: (status, headers, body) => classifyBinance(status, headers, body),
+  usedWeight(headers) {
+    const v = Number(header(headers, 'x-mbx-used-weight-1m'));
+    return Number.isFinite(v) ? v : null;
+  },
+};

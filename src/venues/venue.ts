@@ -1,0 +1,54 @@
+// What a venue is: data plus small functions. A new endpoint is a new
+// EndpointDef, a new venue a new VenueDef; the fetcher loop never changes.
+import type { Interval } from '../intervals.js';
+import type { CkError } from '../errors.js';
+import type { SliceSpec } from '../slices.js';
+
+/** Facts about one response that decide finality and anomalies. */
+export interface ValidationContext {
+  slice: SliceSpec;
+  interval: Interval;
+  /** The exchange's clock when the response was produced (conservative estimate). */
+  exchangeNow: number;
+}
+
+/** What validation found in rows it accepted. */
+export interface RowFacts {
+  rows: number;
+  firstOpen: number | null;
+  lastOpen: number | null;
+  /** Close time of the last candle that was already closed at `exchangeNow`. */
+  lastClosedClose: number | null;
+  /** True when some row's close time is not yet past (the open candle). */
+  hasOpenCandle: boolean;
+  /** Ranges inside the window with no candle (maintenance, before listing): [fromOpen, toOpen). */
+  gaps: Array<[number, number]>;
+  /** Tolerated oddities, e.g. `cut-short@1500000000000`. */
+  anomalies: string[];
+}
+
+export interface EndpointDef {
+  readonly name: string;
+  readonly path: string;
+  /** Rows per request candlekeep asks for (the endpoint's maximum). */
+  readonly maxLimit: number;
+  /** Request weight, known before the request is sent. */
+  weight(limit: number): number;
+  url(baseUrl: string, symbol: string, interval: Interval, slice: SliceSpec): string;
+  /** Parse and validate a 200 body; throws CkError(CK_ERR_VALIDATION | CK_ERR_RESPONSE_MALFORMED). */
+  validate(body: unknown, ctx: ValidationContext): RowFacts;
+}
+
+export interface VenueDef {
+  readonly name: string;
+  readonly defaultBaseUrl: string;
+  readonly intervals: readonly Interval[];
+  readonly endpoints: Readonly<Record<string, EndpointDef>>;
+  readonly timePath: string;
+  readonly exchangeInfoPath: string;
+  readonly exchangeInfoWeight: number;
+  /** Turn a non-2xx answer into a classified error. */
+  classify(status: number, headers: Record<string, string | string[] | undefined>, body: string): CkError;
+  /** Weight used in the current window as the exchange reports it, or null. */
+  usedWeight(headers: Record<string, string | string[] | undefined>): number | null;
+}

@@ -1,0 +1,119 @@
+// The manifest: slice records, payloads and stream summaries. One commit
+// batch is ONE LMDB transaction, so a slice is ok/partial only together with
+// its payload and its summary (DESIGN invariants 1 and 4).
+import { sliceAt, streamName, type StreamGeometry, type StreamRef } from '../src/slices.js';
+import { openStore, type Store } from './environment.js';
+import { sliceKey, sliceRange, streamKey } from './keys.js';
+import { decodeSliceRecord, decodeSummary, emptySummary, type SliceRecord, type StreamSummary } from './records.js';
+
+export interface CommitItem {
+  stream: StreamGeometry;
+  record: SliceRecord;
+  /** The encoded payload; null for a failed attempt. */
+  payload: Uint8Array | null;
+}
+
+export class ManifestStore {
+  private readonly summaries = new Map<string, StreamSummary>();
+
+  constructor(readonly store: Store) {}
+
+  static open(dataRoot: string, options: { readOnly?: boolean } = {}): ManifestStore {
+    return new ManifestStore(openStore(dataRoot, options));
+  }
+
+  slice(ref: StreamRef, startMs: number): SliceRecord | undefined {
+    const raw = this.store.slices.get(sliceKey(ref, startMs));
+    return raw === undefined ? undefined : decodeSliceRecord(raw, `${streamName(ref)}@${startMs}`);
+  }
+
+  *records(ref: StreamRef, fromMs = -Infinity): Iterable<SliceRecord> {
+    for (const { key, value } of this.store.slices.getRange(sliceRange(ref, fromMs))) {
+      yield decodeSliceRecord(value, `${streamName(ref)}@${key[4]}`);
+    }
+  }
+
+  payload(id: string): Buffer | undefined {
+    return this.store.payloads.get(id);
+  }
+
+  /** The stored summary, or a fresh one when the stream is new or its geometry changed. */
+  summary(g: StreamGeometry): StreamSummary {
+    const name = streamName(g);
+    let s = this.summaries.get(name);
+    if (!s) {
+      const raw = this.store.streams.get(streamKey(g));
+      s = raw === undefined ? emptySummary(g.anchorMs, g.limit) : decodeSummary(raw, name);
+      if (s.anchorMs !== g.anchorMs || s.limit !== g.limit) s = { ...s, anchorMs: g.anchorMs, limit: g.limit, okThroughIndex: 0 };
+      this.summaries.set(name, s);
+    }
+    return s;
+  }
+
+  storedSummary(ref: StreamRef): StreamSummary | undefined {
+    const raw = this.store.streams.get(streamKey(ref));
+    return raw === undefined ? undefined : decodeSummary(raw, streamName(ref));
+  }
+
+  /** Applies every item in one transaction; resolves once it is committed. */
+  async commit(items: readonly CommitItem[], now: number): Promise<SliceRecord[]> {
+    const applied: SliceRecord[] = [];
+    try {
+      await this.store.root.transaction(() => {
+        applied.length = 0;
+        for (const item of items) applied.push(this.apply(item, now));
+      });
+    } catch (err) {
+      this.summaries.clear(); // the cache may hold writes that did not commit
+      throw err;
+    }
+    return applied;
+  }
+
+  private apply({ stream, record, payload }: CommitItem, now: number): SliceRecord {
+    const key = sliceKey(stream, record.startMs);
+    const prevRaw = this.store.slices.get(key);
+    const prev = prevRaw === undefined ? undefined : decodeSliceRecord(prevRaw, record.key);
+    let next = record;
+    if (!payload && prev?.hasPayload && prev.key === record.key) {
+      // A failed re-fetch of a partial slice keeps the rows it already has.
+      next = { ...prev, attempts: record.attempts, error: record.error, nextDueAt: record.nextDueAt };
+    }
+    if (payload) this.store.payloads.put(record.id, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+    if (prev?.hasPayload && prev.id !== next.id) this.store.payloads.remove(prev.id);
+    this.store.slices.put(key, next);
+
+    const s = this.summary(stream);
+    if (prev) {
+      s.counts[prev.status]--;
+      s.total--;
+      if (prev.hasPayload) s.rows -= prev.rows;
+      if (prev.status === 'ok' && prev.rows === 0) s.emptySlices--;
+    }
+    s.counts[next.status]++;
+    s.total++;
+    if (next.hasPayload) s.rows += next.rows;
+    if (next.status === 'ok' && next.rows === 0) s.emptySlices++;
+    if (next.firstOpen !== null && (s.firstOpen === null || next.firstOpen < s.firstOpen)) s.firstOpen = next.firstOpen;
+    if (next.lastClosedClose !== null && (s.lastClosedClose === null || next.lastClosedClose > s.lastClosedClose)) s.lastClosedClose = next.lastClosedClose;
+    s.lastCommitAt = now;
+    this.advanceOkThrough(stream, s);
+    this.store.streams.put(streamKey(stream), s);
+    return next;
+  }
+
+  private advanceOkThrough(g: StreamGeometry, s: StreamSummary): void {
+    for (;;) {
+      const spec = sliceAt(g, s.okThroughIndex);
+      if (!spec) return;
+      const r = this.slice(g, spec.startMs);
+      if (!r || r.status !== 'ok' || r.key !== spec.key) return;
+      s.okThroughIndex++;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.store.root.flushed;
+    await this.store.root.close();
+  }
+}

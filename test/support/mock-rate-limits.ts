@@ -1,0 +1,148 @@
+// Per-IP accounting as Binance does it: request weight and raw request
+// counts over declared windows, 429 with Retry-After when over, and an
+// escalating 418 ban for an IP that keeps sending inside its 429 wait.
+
+export type LimitType = 'REQUEST_WEIGHT' | 'RAW_REQUESTS';
+export type LimitUnit = 'SECOND' | 'MINUTE' | 'HOUR' | 'DAY';
+
+export interface RateLimitDecl {
+  rateLimitType: LimitType;
+  interval: LimitUnit;
+  intervalNum: number;
+  limit: number;
+}
+
+export const UNIT_MS: Record<LimitUnit, number> = { SECOND: 1000, MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000 };
+const UNIT_LETTER: Record<LimitUnit, string> = { SECOND: 'S', MINUTE: 'M', HOUR: 'H', DAY: 'D' };
+
+export const BINANCE_SPOT_LIMITS: RateLimitDecl[] = [
+  { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 6000 },
+  { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 300_000 },
+];
+
+export interface RateLimitOptions {
+  limits?: RateLimitDecl[];
+  /** `sliding` counts the last window before each request; `fixed` resets at window boundaries (Binance). */
+  windowMode?: 'sliding' | 'fixed';
+  /** First ban length; doubles per offence up to 3 days. Default 2 minutes. */
+  banBaseMs?: number;
+  /** Clock for windows and bans (real time unless a test scales it). */
+  now?: () => number;
+}
+
+export type Verdict =
+  | { kind: 'ok' }
+  | { kind: '429'; retryAfterS: number }
+  | { kind: '418'; retryAfterS: number; bannedUntil: number };
+
+interface IpState {
+  /** [time, weight] per counted request, oldest first, per limit. */
+  logs: Array<Array<[number, number]>>;
+  noSendUntil: number;
+  bannedUntil: number;
+  offences: number;
+}
+
+const MAX_BAN_MS = 3 * 86_400_000;
+
+export class MockRateLimits {
+  readonly limits: RateLimitDecl[];
+  private readonly mode: 'sliding' | 'fixed';
+  private readonly banBaseMs: number;
+  readonly now: () => number;
+  private readonly ips = new Map<string, IpState>();
+
+  constructor(o: RateLimitOptions = {}) {
+    this.limits = o.limits ?? BINANCE_SPOT_LIMITS;
+    this.mode = o.windowMode ?? 'sliding';
+    this.banBaseMs = o.banBaseMs ?? 120_000;
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Decides one request of `weight` from `ip`, and counts it when allowed. */
+  admit(ip: string, weight: number): Verdict {
+    const s = this.state(ip);
+    const t = this.now();
+    if (s.bannedUntil > t) return { kind: '418', retryAfterS: Math.ceil((s.bannedUntil - t) / 1000), bannedUntil: s.bannedUntil };
+    if (s.noSendUntil > t) {
+      const ban = Math.min(MAX_BAN_MS, this.banBaseMs * 2 ** s.offences);
+      s.offences++;
+      s.bannedUntil = t + ban;
+      return { kind: '418', retryAfterS: Math.ceil(ban / 1000), bannedUntil: s.bannedUntil };
+    }
+    let wait = 0;
+    this.limits.forEach((l, i) => {
+      const cost = l.rateLimitType === 'REQUEST_WEIGHT' ? weight : 1;
+      const w = this.waitFor(s.logs[i]!, l, t, cost);
+      if (w > wait) wait = w;
+    });
+    if (wait > 0) {
+      const retryAfterS = Math.max(1, Math.ceil(wait / 1000));
+      s.noSendUntil = t + retryAfterS * 1000;
+      return { kind: '429', retryAfterS };
+    }
+    this.limits.forEach((l, i) => s.logs[i]!.push([t, l.rateLimitType === 'REQUEST_WEIGHT' ? weight : 1]));
+    return { kind: 'ok' };
+  }
+
+  /** Headers Binance sends on every response: used weight per declared weight window. */
+  headers(ip: string): Record<string, string> {
+    const s = this.state(ip);
+    const t = this.now();
+    const out: Record<string, string> = {};
+    this.limits.forEach((l, i) => {
+      if (l.rateLimitType !== 'REQUEST_WEIGHT') return;
+      const used = String(this.used(s.logs[i]!, l, t));
+      out[`x-mbx-used-weight-${l.intervalNum}${UNIT_LETTER[l.interval].toLowerCase()}`] = used;
+      out['x-mbx-used-weight'] ??= used;
+    });
+    return out;
+  }
+
+  /** Weight used by `ip` in the first REQUEST_WEIGHT window now. */
+  usedWeight(ip = '127.0.0.1'): number {
+    const i = this.limits.findIndex((l) => l.rateLimitType === 'REQUEST_WEIGHT');
+    return i < 0 ? 0 : this.used(this.state(ip).logs[i]!, this.limits[i]!, this.now());
+  }
+
+  private windowMs(l: RateLimitDecl): number {
+    return UNIT_MS[l.interval] * l.intervalNum;
+  }
+
+  private used(log: Array<[number, number]>, l: RateLimitDecl, t: number): number {
+    const from = this.windowStart(l, t);
+    while (log.length > 0 && log[0]![0] < from - this.windowMs(l)) log.shift(); // keep one spare window
+    let sum = 0;
+    for (const [at, w] of log) if (at >= from) sum += w;
+    return sum;
+  }
+
+  private windowStart(l: RateLimitDecl, t: number): number {
+    const ms = this.windowMs(l);
+    return this.mode === 'fixed' ? t - (t % ms) : t - ms + 1;
+  }
+
+  /** Milliseconds until `cost` more fits in the window (0 when it fits now). */
+  private waitFor(log: Array<[number, number]>, l: RateLimitDecl, t: number, cost: number): number {
+    let used = this.used(log, l, t);
+    if (used + cost <= l.limit) return 0;
+    const ms = this.windowMs(l);
+    if (this.mode === 'fixed') return ms - (t % ms);
+    const from = this.windowStart(l, t);
+    for (const [at, w] of log) {
+      if (at < from) continue;
+      used -= w;
+      if (used + cost <= l.limit) return at + ms - t;
+    }
+    return ms;
+  }
+
+  private state(ip: string): IpState {
+    let s = this.ips.get(ip);
+    if (!s) {
+      s = { logs: this.limits.map(() => []), noSendUntil: 0, bannedUntil: 0, offences: 0 };
+      this.ips.set(ip, s);
+    }
+    return s;
+  }
+}
