@@ -12,6 +12,27 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out === '' ? '(top level)' : out;
 }
 
+/**
+ * One line per problem, unknown keys first. A misspelt required key is one
+ * problem, not two: "unknown key "symbls" (did you mean "symbols"?)" stands
+ * for the "symbols is required" it causes.
+ */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], root: z.ZodType): string[] {
+  const explained = new Set<string>();
+  for (const i of issues) {
+    if (i.code !== 'unrecognized_keys') continue;
+    for (const k of i.keys) {
+      const hint = closest(k, knownKeys(root, i.path));
+      if (hint) explained.add(formatPath([...i.path, hint]));
+    }
+  }
+  const rank = (i: z.core.$ZodIssue) => (i.code === 'unrecognized_keys' ? 0 : 1);
+  return [...issues]
+    .sort((a, b) => rank(a) - rank(b))
+    .filter((i) => !(i.code === 'invalid_type' && i.input === undefined && explained.has(formatPath(i.path))))
+    .map((i) => formatIssue(i, root));
+}
+
 export function formatIssue(issue: z.core.$ZodIssue, root: z.ZodType): string {
   const where = formatPath(issue.path);
   switch (issue.code) {

@@ -7,7 +7,7 @@ import { CkError } from '../errors.js';
 import type { Interval } from '../intervals.js';
 import { geometry, streamName, type StreamGeometry } from '../slices.js';
 import { VENUES } from '../venues/index.js';
-import { formatIssue } from './format-issues.js';
+import { formatIssues } from './format-issues.js';
 import { configSchema, toMs, type ParsedConfig } from './schema.js';
 
 export interface StreamSpec extends StreamGeometry {
@@ -55,7 +55,7 @@ export function loadConfig(path: string, options: LoadOptions = {}): Config {
 export function parseConfig(raw: unknown, configPath: string, options: LoadOptions = {}): Config {
   const result = configSchema.safeParse(raw, { reportInput: true });
   if (!result.success) {
-    const lines = result.error.issues.map((i) => formatIssue(i, configSchema));
+    const lines = formatIssues(result.error.issues, configSchema);
     throw new CkError('CK_ERR_CONFIG_INVALID', lines.join('\n'));
   }
   const c = result.data;

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { validateKlines } from '../../src/venues/binance/klines.js';
+import { geometry, sliceAt } from '../../src/slices.js';
+import { SyntheticCandles } from '../support/synthetic-candles.js';
+
+const g = geometry({ venue: 'binance', endpoint: 'klines', symbol: 'BTCUSDT', interval: '1m' }, Date.UTC(2024, 0, 1), null, 60);
+const slice = sliceAt(g, 0)!;
+const rows = () => new SyntheticCandles(3).rows({ symbol: 'BTCUSDT', listedAt: Date.UTC(2023, 0, 1) }, '1m', slice.startMs, slice.endMs, 60) as unknown[][];
+const ctx = { slice, interval: '1m' as const, exchangeNow: slice.endMs + 10_000 };
+const reason = (body: unknown) => {
+  try {
+    validateKlines(body, ctx);
+  } catch (err) {
+    return `${(err as { code: string }).code} ${(err as Error).message.split(':')[0]}`;
+  }
+  return 'accepted';
+};
+
+describe('kline validation', () => {
+  it('accepts a clean window and reports its facts', () => {
+    const f = validateKlines(rows(), ctx);
+    expect(f).toMatchObject({ rows: 60, firstOpen: slice.startMs, lastOpen: slice.startMs + 59 * 60_000, lastClosedClose: slice.endMs, hasOpenCandle: false, gaps: [], anomalies: [] });
+  });
+
+  it('rejects each kind of bad row', () => {
+    const out = rows(); out.push([...out[59]!]); out[60]![0] = slice.endMs + 1; out[60]![6] = slice.endMs + 60_000;
+    expect(reason(out)).toBe('CK_ERR_VALIDATION outside-window');
+    const dup = rows(); dup.splice(10, 0, [...dup[10]!]);
+    expect(reason(dup)).toBe('CK_ERR_VALIDATION not-increasing');
+    const swapped = rows(); [swapped[3], swapped[4]] = [swapped[4]!, swapped[3]!];
+    expect(reason(swapped)).toBe('CK_ERR_VALIDATION not-increasing');
+    const late = rows(); (late[5]![6] as number) += 1;
+    expect(reason(late)).toBe('CK_ERR_VALIDATION close-time');
+    const ohlc = rows(); ohlc[7]![2] = '0.00000001';
+    expect(reason(ohlc)).toBe('CK_ERR_VALIDATION ohlc');
+    const nan = rows(); nan[8]![5] = 'NaN';
+    expect(reason(nan)).toBe('CK_ERR_VALIDATION field-type');
+    const neg = rows(); neg[8]![5] = '-1.00000000';
+    expect(reason(neg)).toBe('CK_ERR_VALIDATION field-type');
+    const short = rows(); short[2] = short[2]!.slice(0, 11);
+    expect(reason(short)).toBe('CK_ERR_VALIDATION row-shape');
+    expect(reason({ code: -1121 })).toBe('CK_ERR_RESPONSE_MALFORMED klines body is not a JSON array');
+  });
+
+  it('accepts a candle cut short before a maintenance gap and records the gap', () => {
+    const r = rows().filter((row) => (row[0] as number) < slice.startMs + 10 * 60_000 || (row[0] as number) >= slice.startMs + 30 * 60_000);
+    r[9]![6] = (r[9]![0] as number) + 29_999;
+    const f = validateKlines(r, ctx);
+    expect(f.anomalies).toEqual([`cut-short@${slice.startMs + 9 * 60_000}`]);
+    expect(f.gaps).toEqual([[slice.startMs + 10 * 60_000, slice.startMs + 30 * 60_000]]);
+  });
+
+  it('an empty closed window is one gap (known-empty); an open candle is not final', () => {
+    expect(validateKlines([], ctx).gaps).toEqual([[slice.startMs, slice.endMs + 1]]);
+    const open = validateKlines(rows().slice(0, 10), { ...ctx, exchangeNow: slice.startMs + 9 * 60_000 + 5 });
+    expect(open.hasOpenCandle).toBe(true);
+    expect(open.lastClosedClose).toBe(slice.startMs + 9 * 60_000 - 1);
+    expect(open.gaps).toEqual([]);
+  });
+});
