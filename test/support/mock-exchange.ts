@@ -130,13 +130,18 @@ export class MockExchange {
       from = addIntervals(floorToInterval(upTo, interval), interval, -(limit - 1));
       if (!Number.isFinite(from)) from = 0;
     }
-    const rows = this.source(symbol, interval, from, upTo, limit + this.maintenance.length * 2);
     const out: KlineRow[] = [];
-    for (const row of rows) {
-      const shaped = this.applyMaintenance(row, interval);
-      if (!shaped) continue;
-      out.push(shaped[6] >= now ? partialRow(shaped, (now - shaped[0]) / (shaped[6] + 1 - shaped[0])) : shaped);
-      if (out.length === limit) break;
+    // Rows inside maintenance windows are dropped, so read the source in pages until `limit` rows survive.
+    for (let cursor = from; out.length < limit;) {
+      const rows = this.source(symbol, interval, cursor, upTo, limit);
+      for (const row of rows) {
+        const shaped = this.applyMaintenance(row, interval);
+        if (!shaped) continue;
+        out.push(shaped[6] >= now ? partialRow(shaped, (now - shaped[0]) / (shaped[6] + 1 - shaped[0])) : shaped);
+        if (out.length === limit) break;
+      }
+      if (rows.length < limit) break;
+      cursor = rows[rows.length - 1]![0] + 1;
     }
     return out;
   }

@@ -11,6 +11,8 @@ const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 const CACHE_LIMIT = 20_000;
+/** Share of children with no trades: no empty hours, a few quiet minutes, many quiet seconds. */
+const EMPTY_SHARE: Record<string, number> = { h: 0, m: 0.01, s: 0.05 };
 
 export interface SyntheticSymbol {
   symbol: string;
@@ -113,7 +115,7 @@ export class SyntheticCandles {
     const p = parent();
     if (!p) return null;
     if (this.cache.size > CACHE_LIMIT) this.cache.clear();
-    const kids = split(p, n, rng(hashOf(this.seed, sym.symbol, level, open)));
+    const kids = split(p, n, rng(hashOf(this.seed, sym.symbol, level, open)), EMPTY_SHARE[level] ?? 0);
     this.cache.set(key, kids);
     return kids;
   }
@@ -125,8 +127,8 @@ export class SyntheticCandles {
  * integer amounts are divided by largest remainder. Children that get no
  * trades are flat at the previous close with zero volume, as on Binance.
  */
-export function split(p: Agg, n: number, r: () => number): Agg[] {
-  const weights = Array.from({ length: n }, () => (r() < 0.05 ? 0 : 0.2 + r()));
+export function split(p: Agg, n: number, r: () => number, emptyShare = 0.05): Agg[] {
+  const weights = Array.from({ length: n }, () => (r() < emptyShare ? 0 : 0.2 + r()));
   let trades = divide(p.n, weights);
   if (trades.every((t) => t === 0)) trades = divide(p.n, weights.map(() => 1));
   const live = trades.map((t) => t > 0);
