@@ -79,6 +79,7 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
 
   for (const stream of config.streams) {
     let port: import('node:worker_threads').MessagePort | null = null;
+    let incarnation = 0;
     supervisor.startChild({
       id: stream.name,
       restart: 'transient',
@@ -93,7 +94,7 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
           mode: o.mode,
           settings: config.fetcher,
           port: channel.port2,
-          testCrash: testCrash?.stream === stream.name ? testCrash : undefined,
+          testCrash: testCrash?.stream === stream.name && incarnation++ < testCrash.times ? testCrash : undefined,
         };
         try {
           const result = (await pool.run(task, { transferList: [channel.port2] })) as FetcherResult;
@@ -143,10 +144,10 @@ function plainStream(s: StreamSpec): FetcherTask['stream'] {
   return { venue: s.venue, endpoint: s.endpoint, symbol: s.symbol, interval: s.interval, anchorMs: s.anchorMs, endMs: s.endMs, limit: s.limit, name: s.name };
 }
 
-/** `CANDLEKEEP_TEST_CRASH=stream=<name>;after=<n>;kind=throw|exit` (tests only). */
-function parseTestCrash(v: string | undefined): { stream: string; afterCommits: number; kind: 'throw' | 'exit' } | null {
+/** `CANDLEKEEP_TEST_CRASH=stream=<name>;after=<commits>;kind=throw|exit;times=<incarnations>` (tests only). */
+function parseTestCrash(v: string | undefined): { stream: string; afterCommits: number; kind: 'throw' | 'exit'; times: number } | null {
   if (!v) return null;
   const f = Object.fromEntries(v.split(';').map((kv) => kv.split('=') as [string, string]));
   if (!f.stream) return null;
-  return { stream: f.stream, afterCommits: Number(f.after ?? 1), kind: f.kind === 'exit' ? 'exit' : 'throw' };
+  return { stream: f.stream, afterCommits: Number(f.after ?? 1), kind: f.kind === 'exit' ? 'exit' : 'throw', times: Number(f.times ?? Infinity) };
 }

@@ -1,0 +1,74 @@
+// Runs the built daemon (dist/main.js) as a real process against a mock
+// exchange, and reads back what it stored.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StreamRef } from '../../src/slices.js';
+import { decodePayload } from '../../storage/manifest-checks.js';
+import { ManifestStore } from '../../storage/manifest-store.js';
+import type { SliceRecord } from '../../storage/records.js';
+
+export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+export function tempDir(prefix = 'ck-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function writeConfig(dir: string, config: Record<string, unknown>): string {
+  const path = join(dir, 'symbols.json');
+  writeFileSync(path, JSON.stringify({ dataRoot: './data', logging: { level: 'info' }, ...config }, null, 2));
+  return path;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function spawnCandlekeep(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<RunResult> } {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<RunResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { child, done };
+}
+
+export function runCandlekeep(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  return spawnCandlekeep(args, env).done;
+}
+
+export function logLines(stdout: string): Array<Record<string, unknown>> {
+  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+export interface StoredStream {
+  records: SliceRecord[];
+  /** Every stored row whose candle had closed when it was fetched, in time order. */
+  closedRows: unknown[][];
+  /** Rows of each slice, by slice key. */
+  rowsByKey: Map<string, unknown[][]>;
+}
+
+export function readStream(dataRoot: string, ref: StreamRef): StoredStream {
+  const store = ManifestStore.open(dataRoot, { readOnly: true });
+  try {
+    const records = [...store.records(ref)];
+    const closedRows: unknown[][] = [];
+    const rowsByKey = new Map<string, unknown[][]>();
+    for (const r of records) {
+      if (!r.hasPayload) continue;
+      const p = decodePayload(store.payload(r.id)!);
+      rowsByKey.set(r.key, p.rows);
+      for (const row of p.rows) if ((row[6] as number) < p.meta.serverTime) closedRows.push(row);
+    }
+    return { records, closedRows, rowsByKey };
+  } finally {
+    void store.store.root.close();
+  }
+}
