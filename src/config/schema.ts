@@ -80,9 +80,10 @@ export const configSchema = z.strictObject({
     maxResponseBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
     maxAttempts: z.number().int().min(1).default(8),
     settleMs: z.number().int().min(0).default(1000),
+    timeSyncMs: z.number().int().min(100).default(30_000),
   }).default({
     concurrency: 2, maxUncommitted: 4, connectTimeoutMs: 5000, headersTimeoutMs: 10_000,
-    bodyTimeoutMs: 15_000, maxResponseBytes: 16 * 1024 * 1024, maxAttempts: 8, settleMs: 1000,
+    bodyTimeoutMs: 15_000, maxResponseBytes: 16 * 1024 * 1024, maxAttempts: 8, settleMs: 1000, timeSyncMs: 30_000,
   }),
 });
 
