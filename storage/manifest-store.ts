@@ -79,9 +79,10 @@ export class ManifestStore {
       // A failed re-fetch of a partial slice keeps the rows it already has.
       next = { ...prev, attempts: record.attempts, error: record.error, nextDueAt: record.nextDueAt };
     }
-    if (payload) this.store.payloads.put(record.id, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
-    if (prev?.hasPayload && prev.id !== next.id) this.store.payloads.remove(prev.id);
-    this.store.slices.put(key, next);
+    // Inside the transaction callback these writes join the transaction; their promises carry nothing more.
+    if (payload) void this.store.payloads.put(record.id, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+    if (prev?.hasPayload && prev.id !== next.id) void this.store.payloads.remove(prev.id);
+    void this.store.slices.put(key, next);
 
     const s = this.summary(stream);
     if (prev) {
@@ -98,7 +99,7 @@ export class ManifestStore {
     if (next.lastClosedClose !== null && (s.lastClosedClose === null || next.lastClosedClose > s.lastClosedClose)) s.lastClosedClose = next.lastClosedClose;
     s.lastCommitAt = now;
     this.advanceOkThrough(stream, s);
-    this.store.streams.put(streamKey(stream), s);
+    void this.store.streams.put(streamKey(stream), s);
     return next;
   }
 
