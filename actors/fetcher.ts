@@ -189,7 +189,7 @@ class Fetcher {
     const nextDueAt = now + Math.max(error.retryAfterMs ?? 0, backoffMs(attempts, BACKOFF_BASE_MS, BACKOFF_CAP_MS));
     this.writer.log(error.code === 'CK_ERR_INTERNAL' ? 'error' : 'warn', 'slice failed', { sliceKey: slice.key, code: error.code, error: error.message, attempts });
     await this.writer.fail(slice, error, attempts, nextDueAt);
-    if (error.code === 'CK_ERR_INTERNAL') throw fromInternal(error);
+    if (error.code === 'CK_ERR_INTERNAL') throw new Error(error.message); // a bug: let the supervisor restart the actor
     if (PERMANENT.has(error.code)) {
       this.failure = { ...error, message: `${this.t.stream.symbol}: ${error.message}` };
       this.writer.log('error', 'stream stopped', { code: error.code, error: error.message });
@@ -212,8 +212,4 @@ class Fetcher {
 function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-function fromInternal(e: WireError): Error {
-  return new Error(e.message);
 }

@@ -3,9 +3,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Interval } from '../../src/intervals.js';
-import { checkManifest } from '../../storage/manifest-checks.js';
 import { ManifestStore } from '../../storage/manifest-store.js';
-import { logLines, readStream, runCandlekeep, tempDir, writeConfig } from '../support/daemon-harness.js';
+import { logLines, manifestFindings, readStream, runCandlekeep, tempDir, writeConfig } from '../support/daemon-harness.js';
 import { MockClock } from '../support/mock-clock.js';
 import { MockExchange } from '../support/mock-exchange.js';
 
@@ -26,14 +25,6 @@ function servedClosed(mock: MockExchange, symbol: string, interval: Interval, fr
   }
 }
 
-function checkRoot(dataRoot: string) {
-  const store = ManifestStore.open(dataRoot, { readOnly: true });
-  try {
-    return checkManifest(store);
-  } finally {
-    void store.store.root.close();
-  }
-}
 
 describe('backfill end to end', () => {
   let mock: MockExchange;
@@ -60,7 +51,7 @@ describe('backfill end to end', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const root = join(dir, 'data');
-    expect(checkRoot(root)).toEqual([]);
+    expect(manifestFindings(root)).toEqual([]);
     for (const symbol of ['BTCUSDT', 'ETHUSDT']) {
       for (const interval of ['1m', '1h'] as const) {
         const stored = readStream(root, { venue: 'binance', endpoint: 'klines', symbol, interval });

@@ -1,9 +1,7 @@
 // kill -9 at random moments, actor crashes, and follow mode.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkManifest } from '../../storage/manifest-checks.js';
-import { ManifestStore } from '../../storage/manifest-store.js';
-import { logLines, readStream, runCandlekeep, spawnCandlekeep, tempDir, writeConfig } from '../support/daemon-harness.js';
+import { logLines, manifestFindings, readStream, runCandlekeep, spawnCandlekeep, tempDir, writeConfig } from '../support/daemon-harness.js';
 import { rng } from '../support/kline-row.js';
 import { MockClock } from '../support/mock-clock.js';
 import { MockExchange } from '../support/mock-exchange.js';
@@ -12,14 +10,6 @@ const NOW = Date.UTC(2024, 3, 1, 0, 0, 30);
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
 const streamsOf = (dir: string) => SYMBOLS.map((symbol) => readStream(join(dir, 'data'), { venue: 'binance', endpoint: 'klines', symbol, interval: '1m' }));
 
-function findings(dataRoot: string) {
-  const store = ManifestStore.open(dataRoot, { readOnly: true });
-  try {
-    return checkManifest(store);
-  } finally {
-    void store.store.root.close();
-  }
-}
 
 describe('crash safety', () => {
   let mock: MockExchange;
@@ -48,12 +38,12 @@ describe('crash safety', () => {
       run.child.kill('SIGKILL');
       const res = await run.done;
       if (res.signal === 'SIGKILL') killedMidway++;
-      if (k === 0 || res.signal === 'SIGKILL') expect(findings(join(dir, 'data'))).toEqual([]);
+      if (k === 0 || res.signal === 'SIGKILL') expect(manifestFindings(join(dir, 'data'))).toEqual([]);
     }
     expect(killedMidway).toBeGreaterThanOrEqual(5);
     const final = await runCandlekeep(['backfill', '--config', cfg]);
     expect(final.code).toBe(0);
-    expect(findings(join(dir, 'data'))).toEqual([]);
+    expect(manifestFindings(join(dir, 'data'))).toEqual([]);
     const a = streamsOf(clean);
     const b = streamsOf(dir);
     for (let i = 0; i < SYMBOLS.length; i++) {
@@ -74,7 +64,7 @@ describe('crash safety', () => {
     expect(of('actor stopped: past its restart intensity', 'binance:klines:BTCUSDT:1m')).toBe(1);
     expect(of('actor crashed', 'binance:klines:ETHUSDT:1m')).toBe(0);
     expect(lines.find((l) => l.msg === 'actor exited' && l.stream === 'binance:klines:ETHUSDT:1m')?.outcome).toBe('caught-up');
-    expect(findings(join(dir, 'data'))).toEqual([]);
+    expect(manifestFindings(join(dir, 'data'))).toEqual([]);
   }, 60_000);
 
   it('a worker thread that dies has its actors restarted, and the backfill completes', async () => {
@@ -116,7 +106,7 @@ describe('follow mode', () => {
       expect(stored.closedRows).toEqual(served.slice(0, stored.closedRows.length));
       expect(stored.closedRows.length).toBeGreaterThanOrEqual(20 + 4);
       expect(served.length - stored.closedRows.length).toBeLessThanOrEqual(2);
-      expect(findings(join(dir, 'data'))).toEqual([]);
+      expect(manifestFindings(join(dir, 'data'))).toEqual([]);
     } finally {
       await mock.stop();
     }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StreamRef } from '../../src/slices.js';
-import { decodePayload } from '../../storage/manifest-checks.js';
+import { checkManifest, decodePayload, type Finding } from '../../storage/manifest-checks.js';
 import { ManifestStore } from '../../storage/manifest-store.js';
 import type { SliceRecord } from '../../storage/records.js';
 
@@ -68,6 +68,16 @@ export function readStream(dataRoot: string, ref: StreamRef): StoredStream {
       for (const row of p.rows) if ((row[6] as number) < p.meta.serverTime) closedRows.push(row);
     }
     return { records, closedRows, rowsByKey };
+  } finally {
+    void store.store.root.close();
+  }
+}
+
+/** What storage/manifest-checks finds wrong in a data root (empty when every invariant holds). */
+export function manifestFindings(dataRoot: string): Finding[] {
+  const store = ManifestStore.open(dataRoot, { readOnly: true });
+  try {
+    return checkManifest(store);
   } finally {
     void store.store.root.close();
   }
