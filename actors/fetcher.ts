@@ -6,13 +6,14 @@
 import type { MessagePort } from 'node:worker_threads';
 import { Packr } from 'msgpackr';
 import { systemClock, type Clock } from '../src/clock.js';
-import { CkError, toWireError, type WireError } from '../src/errors.js';
+import { CkError, toWireError, type ErrorCode, type WireError } from '../src/errors.js';
 import { ExchangeClock } from '../src/exchange-clock.js';
 import { ExchangeHttp, type HttpSettings } from '../src/http/exchange-http.js';
 import { addIntervals, floorToInterval } from '../src/intervals.js';
 import type { PayloadMeta, PlannedSlice } from '../src/protocol.js';
 import type { StreamGeometry } from '../src/slices.js';
 import { venueByName } from '../src/venues/index.js';
+import { VenueBudget, type SharedBudget, type StopReason } from './rate-limiter.js';
 import { Semaphore } from './semaphore.js';
 import { backoffMs } from './backoff.js';
 import { WriterClient } from './writer-client.js';
@@ -33,6 +34,8 @@ export interface FetcherSettings extends HttpSettings {
 export interface FetcherTask {
   stream: StreamGeometry & { name: string };
   baseUrl: string;
+  /** The venue's request budget, shared with every actor of the venue. */
+  budget: SharedBudget;
   mode: 'run' | 'backfill';
   settings: FetcherSettings;
   port: MessagePort;
@@ -50,6 +53,8 @@ const MAX_IDLE_MS = 30_000;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 5 * 60_000;
 const PERMANENT = new Set(['CK_ERR_UNKNOWN_SYMBOL', 'CK_ERR_INVALID_INTERVAL', 'CK_ERR_EXCHANGE_REJECTED']);
+/** Answers that stop the whole venue; they are not the slice's fault, so they do not count as attempts. */
+const VENUE_STOPS: Partial<Record<ErrorCode, StopReason>> = { CK_ERR_RATE_LIMITED: 'rate-limited', CK_ERR_WAF_BLOCKED: 'waf-blocked', CK_ERR_IP_BANNED: 'banned' };
 
 const packr = new Packr({ useRecords: false, moreTypes: true });
 const httpByThread = new Map<string, ExchangeHttp>();
@@ -80,7 +85,7 @@ class Fetcher {
   private readonly exchange = new ExchangeClock();
   private readonly uncommitted: Semaphore;
   private readonly commits = new Set<Promise<void>>();
-  private pausedUntil = 0;
+  private readonly budget: VenueBudget;
   private committed = 0;
   private failure: WireError | null = null;
   /** Set by the crash test hook; thrown from the main loop so the task rejects. */
@@ -93,6 +98,7 @@ class Fetcher {
     this.endpoint = endpoint;
     this.http = httpFor(t.settings);
     this.uncommitted = new Semaphore(t.settings.maxUncommitted);
+    this.budget = VenueBudget.attach(t.budget);
   }
 
   async run(): Promise<FetcherResult> {
@@ -137,12 +143,12 @@ class Fetcher {
   private async fetchOne(slice: PlannedSlice): Promise<void> {
     const { stream, baseUrl, settings } = this.t;
     const url = this.endpoint.url(baseUrl, stream.symbol, stream.interval, slice);
-    const wait = this.pausedUntil - Date.now();
-    if (wait > 0) await this.clock.sleep(wait, this.writer.stopped);
-    if (this.writer.stopping) return;
+    const ticket = await this.budget.acquire(this.endpoint.weight(slice.limit), (ms, stopped) => this.clock.sleep(ms, stopped), this.writer.stopped);
+    if (!ticket || this.writer.stopping) return;
     const fetchedAt = Date.now();
     try {
       const res = await this.http.get(url);
+      this.budget.observe(res.headers, ticket);
       const exchangeNow = this.exchange.atResponse(res.receivedAt, header(res.headers, 'date'));
       if (res.status !== 200) throw this.venue.classify(res.status, res.headers, res.body.toString('utf8'));
       let body: unknown;
@@ -183,9 +189,10 @@ class Fetcher {
 
   private async failed(slice: PlannedSlice, err: unknown): Promise<void> {
     const error = toWireError(err);
-    const attempts = slice.attempts + 1;
+    const stop = VENUE_STOPS[error.code];
+    const attempts = stop ? slice.attempts : slice.attempts + 1;
     const now = this.exchange.now();
-    if (error.retryAfterMs !== undefined) this.pausedUntil = Math.max(this.pausedUntil, Date.now() + error.retryAfterMs);
+    if (stop) this.stopVenue(stop, error);
     const nextDueAt = now + Math.max(error.retryAfterMs ?? 0, backoffMs(attempts, BACKOFF_BASE_MS, BACKOFF_CAP_MS));
     this.writer.log(error.code === 'CK_ERR_INTERNAL' ? 'error' : 'warn', 'slice failed', { sliceKey: slice.key, code: error.code, error: error.message, attempts });
     await this.writer.fail(slice, error, attempts, nextDueAt);
@@ -198,13 +205,29 @@ class Fetcher {
     }
   }
 
+  /** Stops every actor of the venue; the actor whose answer extended the stop says so. */
+  private stopVenue(reason: StopReason, error: WireError): void {
+    const until = Date.now() + (error.retryAfterMs ?? BACKOFF_BASE_MS);
+    if (!this.budget.stop(reason, until)) return;
+    const fields = { venue: this.t.stream.venue, code: error.code, error: error.message, until: new Date(until).toISOString(), waitMs: until - Date.now() };
+    if (reason === 'banned') this.writer.log('error', `IP BANNED by ${this.t.stream.venue}: every stream of the venue is stopped until the ban ends`, fields);
+    else this.writer.log('warn', `${this.t.stream.venue} ${reason === 'rate-limited' ? 'rate limit hit (429)' : 'firewall block (403)'}: every stream of the venue pauses`, fields);
+  }
+
   private async syncTime(): Promise<void> {
+    const ticket = await this.budget.acquire(this.venue.timeWeight, (ms, stopped) => this.clock.sleep(ms, stopped), this.writer.stopped);
+    if (!ticket) return;
     try {
       const res = await this.http.get(`${this.t.baseUrl}${this.venue.timePath}`);
+      this.budget.observe(res.headers, ticket);
+      if (res.status !== 200) throw this.venue.classify(res.status, res.headers, res.body.toString('utf8'));
       const parsed = JSON.parse(res.body.toString('utf8')) as { serverTime?: unknown };
       if (res.status === 200 && typeof parsed.serverTime === 'number') this.exchange.observe(parsed.serverTime, res.receivedAt);
     } catch (err) {
-      this.writer.log('warn', 'time sync failed', { error: toWireError(err).message });
+      const error = toWireError(err);
+      const stop = VENUE_STOPS[error.code];
+      if (stop) this.stopVenue(stop, error);
+      this.writer.log('warn', 'time sync failed', { code: error.code, error: error.message });
     }
   }
 }

@@ -20,6 +20,7 @@ import type { Config, StreamSpec } from './config/load-config.js';
 import { lockDataRoot } from './data-root-lock.js';
 import { createLogger, streamFields, type Logger } from './logging.js';
 import type { MainMessage } from './protocol.js';
+import { prepareVenues } from './venue-check.js';
 
 export type DaemonMode = 'run' | 'backfill';
 
@@ -40,6 +41,8 @@ export interface DaemonResult {
 
 export async function runDaemon(config: Config, o: DaemonOptions): Promise<DaemonResult> {
   const log = o.logger ?? createLogger(config.logging.level);
+  // Symbols are checked and budgets read before anything is locked or stored.
+  const budgets = await prepareVenues(config, log);
   const lock = lockDataRoot(config.dataRoot);
   let store: ManifestStore;
   try {
@@ -91,6 +94,7 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
         const task: FetcherTask = {
           stream: plainStream(stream),
           baseUrl: config.venues[stream.venue]!.baseUrl,
+          budget: budgets.get(stream.venue)!.shared,
           mode: o.mode,
           settings: config.fetcher,
           port: channel.port2,

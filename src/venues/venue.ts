@@ -3,6 +3,15 @@
 import type { Interval } from '../intervals.js';
 import type { CkError } from '../errors.js';
 import type { SliceSpec } from '../slices.js';
+import type { LimitType } from '../../actors/rate-limiter.js';
+
+/** What a venue's exchangeInfo says, in venue-neutral terms. */
+export interface VenueInfo {
+  /** Declared limits per window, with the response header that reports each. */
+  limits: Array<{ type: LimitType; windowMs: number; limit: number; header: string | null }>;
+  /** Listed symbols and their trading status (`TRADING`, `BREAK`, ...). */
+  symbols: Map<string, string>;
+}
 
 /** Facts about one response that decide finality and anomalies. */
 export interface ValidationContext {
@@ -45,10 +54,11 @@ export interface VenueDef {
   readonly intervals: readonly Interval[];
   readonly endpoints: Readonly<Record<string, EndpointDef>>;
   readonly timePath: string;
+  readonly timeWeight: number;
   readonly exchangeInfoPath: string;
   readonly exchangeInfoWeight: number;
   /** Turn a non-2xx answer into a classified error. */
   classify(status: number, headers: Record<string, string | string[] | undefined>, body: string): CkError;
-  /** Weight used in the current window as the exchange reports it, or null. */
-  usedWeight(headers: Record<string, string | string[] | undefined>): number | null;
+  /** Reads an exchangeInfo body; throws CkError(CK_ERR_RESPONSE_MALFORMED) when it is not one. */
+  parseExchangeInfo(body: unknown): VenueInfo;
 }

@@ -2,9 +2,8 @@
 // the mock exchange over loopback.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Interval } from '../../src/intervals.js';
 import { ManifestStore } from '../../storage/manifest-store.js';
-import { logLines, manifestFindings, readStream, runCandlekeep, tempDir, writeConfig } from '../support/daemon-harness.js';
+import { logLines, manifestFindings, readStream, runCandlekeep, servedClosed, tempDir, writeConfig } from '../support/daemon-harness.js';
 import { MockClock } from '../support/mock-clock.js';
 import { MockExchange } from '../support/mock-exchange.js';
 
@@ -12,19 +11,6 @@ const NOW = Date.UTC(2024, 2, 1, 12, 0, 30);
 const START = '2024-02-15';
 const MAINT_FROM = Date.UTC(2024, 1, 25, 10, 7, 30);
 const MAINT_TO = Date.UTC(2024, 1, 25, 12, 30);
-
-/** Every candle the mock has closed by `now` in [from, now), paging as a client would. */
-function servedClosed(mock: MockExchange, symbol: string, interval: Interval, from: number, now: number): unknown[][] {
-  const out: unknown[][] = [];
-  let start = from;
-  for (;;) {
-    const rows = mock.klines(symbol, interval, start, undefined, 1000, now);
-    out.push(...rows.filter((r) => r[6] < now));
-    if (rows.length < 1000) return out;
-    start = rows[rows.length - 1]![0] + 1;
-  }
-}
-
 
 describe('backfill end to end', () => {
   let mock: MockExchange;

@@ -164,6 +164,9 @@ describe('mock exchange', () => {
     const again = await get(q), again2 = await get(q), again3 = await get(q), again4 = await get(q), over = await get(q);
     expect([again, again2, again3, again4].map((r) => r.status)).toEqual([200, 200, 200, 200]);
     expect(over.status).toBe(429);
+    // arriving with the 429 (within 100 ms): already in flight, so 429 again rather than a ban
+    expect((await get(q)).status).toBe(429);
+    t += 1000;
     const ban2 = await get(q);
     expect(ban2.json.msg).toContain(`IP banned until ${t + 120_000}`); // doubled
     expect(mock.log.filter((e) => e.status === 418)).toHaveLength(2);

@@ -5,7 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Interval } from '../../src/intervals.js';
 import type { StreamRef } from '../../src/slices.js';
+import type { MockExchange } from './mock-exchange.js';
 import { checkManifest, decodePayload, type Finding } from '../../storage/manifest-checks.js';
 import { ManifestStore } from '../../storage/manifest-store.js';
 import type { SliceRecord } from '../../storage/records.js';
@@ -80,5 +82,17 @@ export function manifestFindings(dataRoot: string): Finding[] {
     return checkManifest(store);
   } finally {
     void store.store.root.close();
+  }
+}
+
+/** Every candle the mock has closed by `now` in [from, now), paging as a client would. */
+export function servedClosed(mock: MockExchange, symbol: string, interval: Interval, from: number, now: number): unknown[][] {
+  const out: unknown[][] = [];
+  let start = from;
+  for (;;) {
+    const rows = mock.klines(symbol, interval, start, undefined, 1000, now);
+    out.push(...rows.filter((r) => r[6] < now));
+    if (rows.length < 1000) return out;
+    start = rows[rows.length - 1]![0] + 1;
   }
 }

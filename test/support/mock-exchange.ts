@@ -42,7 +42,10 @@ export interface MockExchangeOptions {
 }
 
 export interface RequestLogEntry {
+  /** The mock clock's time at arrival. */
   time: number;
+  /** Real (local) time at arrival. */
+  at: number;
   path: string;
   params: Record<string, string>;
   weight: number;
@@ -173,7 +176,7 @@ export class MockExchange {
     const params = Object.fromEntries(url.searchParams);
     const ip = req.socket.remoteAddress ?? 'unknown';
     const now = this.clock.now();
-    const entry: RequestLogEntry = { time: now, path: url.pathname, params, weight: 0, status: 0, fault: null };
+    const entry: RequestLogEntry = { time: now, at: Date.now(), path: url.pathname, params, weight: 0, status: 0, fault: null };
     this.log.push(entry);
     const route = ROUTES[url.pathname];
     const headers = () => ({ 'content-type': 'application/json;charset=UTF-8', date: new Date(this.clock.now()).toUTCString(), ...this.limits.headers(ip) });
@@ -231,7 +234,7 @@ export class MockExchange {
       case 'http-500-json': return sendRaw(500, JSON.stringify({ code: -1000, msg: 'An unknown error occurred while processing the request.' }));
       case 'http-502-html': return sendRaw(502, '<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>', { 'content-type': 'text/html' });
       case 'busy-503': return sendRaw(503, JSON.stringify({ code: -1008, msg: 'Server is currently overloaded with other requests. Please try again in a few minutes.' }));
-      case 'waf-403': return sendRaw(403, WAF_HTML, { 'content-type': 'text/html' });
+      case 'waf-403': return sendRaw(403, WAF_HTML, { 'content-type': 'text/html', ...(this.faults.wafRetryAfterS === undefined ? {} : { 'retry-after': String(this.faults.wafRetryAfterS) }) });
       case 'malformed-json': return sendRaw(200, body.slice(0, Math.max(1, Math.floor(body.length / 2))) + '}{');
       case 'reset':
         entry.status = -1;

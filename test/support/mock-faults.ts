@@ -26,6 +26,8 @@ export interface FaultOptions {
   seed?: number;
   /** Delay used by delay-headers and stall-body. Default 30 s (past any sane timeout). */
   delayMs?: number;
+  /** Retry-After sent with the waf-403 fault; real WAF blocks send none (the default). */
+  wafRetryAfterS?: number;
 }
 
 export class MockFaults {
@@ -33,11 +35,13 @@ export class MockFaults {
   private rates: Partial<Record<FaultKind, number>>;
   private readonly random: () => number;
   delayMs: number;
+  wafRetryAfterS: number | undefined;
 
   constructor(o: FaultOptions = {}) {
     this.rates = o.rates ?? {};
     this.random = rng(o.seed ?? 7);
     this.delayMs = o.delayMs ?? 30_000;
+    this.wafRetryAfterS = o.wafRetryAfterS;
   }
 
   /** The next data requests get these faults, in order. */

@@ -28,6 +28,11 @@ export interface RateLimitOptions {
   banBaseMs?: number;
   /** Clock for windows and bans (real time unless a test scales it). */
   now?: () => number;
+  /**
+   * Requests arriving this soon after a 429 were already in flight when it was
+   * sent: they get 429 again, not a ban (inferred). Default 100 ms.
+   */
+  inFlightGraceMs?: number;
 }
 
 export type Verdict =
@@ -39,6 +44,7 @@ interface IpState {
   /** [time, weight] per counted request, oldest first, per limit. */
   logs: Array<Array<[number, number]>>;
   noSendUntil: number;
+  lastTooMany: number;
   bannedUntil: number;
   offences: number;
 }
@@ -49,13 +55,16 @@ export class MockRateLimits {
   readonly limits: RateLimitDecl[];
   private readonly mode: 'sliding' | 'fixed';
   private readonly banBaseMs: number;
+  private readonly graceMs: number;
   readonly now: () => number;
   private readonly ips = new Map<string, IpState>();
+  private readonly forced: Array<{ kind: '429'; retryAfterS: number } | { kind: '418'; banMs: number }> = [];
 
   constructor(o: RateLimitOptions = {}) {
     this.limits = o.limits ?? BINANCE_SPOT_LIMITS;
     this.mode = o.windowMode ?? 'sliding';
     this.banBaseMs = o.banBaseMs ?? 120_000;
+    this.graceMs = o.inFlightGraceMs ?? 100;
     this.now = o.now ?? Date.now;
   }
 
@@ -64,11 +73,23 @@ export class MockRateLimits {
     const s = this.state(ip);
     const t = this.now();
     if (s.bannedUntil > t) return { kind: '418', retryAfterS: Math.ceil((s.bannedUntil - t) / 1000), bannedUntil: s.bannedUntil };
+    if (s.noSendUntil > t && t - s.lastTooMany <= this.graceMs) return { kind: '429', retryAfterS: Math.ceil((s.noSendUntil - t) / 1000) };
     if (s.noSendUntil > t) {
       const ban = Math.min(MAX_BAN_MS, this.banBaseMs * 2 ** s.offences);
       s.offences++;
       s.bannedUntil = t + ban;
       return { kind: '418', retryAfterS: Math.ceil(ban / 1000), bannedUntil: s.bannedUntil };
+    }
+    const forced = this.forced.shift();
+    if (forced?.kind === '429') {
+      s.noSendUntil = t + forced.retryAfterS * 1000;
+      s.lastTooMany = t;
+      return { kind: '429', retryAfterS: forced.retryAfterS };
+    }
+    if (forced?.kind === '418') {
+      s.offences++;
+      s.bannedUntil = t + forced.banMs;
+      return { kind: '418', retryAfterS: Math.ceil(forced.banMs / 1000), bannedUntil: s.bannedUntil };
     }
     let wait = 0;
     this.limits.forEach((l, i) => {
@@ -79,10 +100,19 @@ export class MockRateLimits {
     if (wait > 0) {
       const retryAfterS = Math.max(1, Math.ceil(wait / 1000));
       s.noSendUntil = t + retryAfterS * 1000;
+      s.lastTooMany = t;
       return { kind: '429', retryAfterS };
     }
     this.limits.forEach((l, i) => s.logs[i]!.push([t, l.rateLimitType === 'REQUEST_WEIGHT' ? weight : 1]));
     return { kind: 'ok' };
+  }
+
+  /**
+   * The next request gets a 429 with this Retry-After (and, as for a real
+   * one, a request inside the wait gets a 418), or a 418 ban of `banMs`.
+   */
+  force(v: { kind: '429'; retryAfterS: number } | { kind: '418'; banMs: number }): void {
+    this.forced.push(v);
   }
 
   /** Headers Binance sends on every response: used weight per declared weight window. */
@@ -140,7 +170,7 @@ export class MockRateLimits {
   private state(ip: string): IpState {
     let s = this.ips.get(ip);
     if (!s) {
-      s = { logs: this.limits.map(() => []), noSendUntil: 0, bannedUntil: 0, offences: 0 };
+      s = { logs: this.limits.map(() => []), noSendUntil: 0, lastTooMany: -Infinity, bannedUntil: 0, offences: 0 };
       this.ips.set(ip, s);
     }
     return s;

@@ -1,7 +1,7 @@
 // Binance spot: hosts, intervals, error classification and the weight header.
 import { CkError } from '../../errors.js';
 import { BINANCE_INTERVALS } from '../../intervals.js';
-import type { VenueDef } from '../venue.js';
+import type { VenueDef, VenueInfo } from '../venue.js';
 import { klines, uiKlines } from './klines.js';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -62,11 +62,41 @@ export const binance: VenueDef = {
   intervals: BINANCE_INTERVALS,
   endpoints: { klines, uiKlines },
   timePath: '/api/v3/time',
+  timeWeight: 1,
   exchangeInfoPath: '/api/v3/exchangeInfo',
   exchangeInfoWeight: 20,
   classify: (status, headers, body) => classifyBinance(status, headers, body),
-  usedWeight(headers) {
-    const v = Number(header(headers, 'x-mbx-used-weight-1m'));
-    return Number.isFinite(v) ? v : null;
-  },
+  parseExchangeInfo: parseBinanceExchangeInfo,
 };
+
+const UNIT: Record<string, { ms: number; letter: string }> = {
+  SECOND: { ms: 1000, letter: 's' },
+  MINUTE: { ms: 60_000, letter: 'm' },
+  HOUR: { ms: 3_600_000, letter: 'h' },
+  DAY: { ms: 86_400_000, letter: 'd' },
+};
+
+/** `rateLimits` (REQUEST_WEIGHT and RAW_REQUESTS, any window; ORDERS ignored) and the symbol list. */
+export function parseBinanceExchangeInfo(body: unknown): VenueInfo {
+  const b = body as { rateLimits?: unknown; symbols?: unknown } | null;
+  if (!b || !Array.isArray(b.rateLimits) || !Array.isArray(b.symbols)) {
+    throw new CkError('CK_ERR_RESPONSE_MALFORMED', 'exchangeInfo: expected rateLimits and symbols arrays');
+  }
+  const limits: VenueInfo['limits'] = [];
+  for (const r of b.rateLimits as Array<Record<string, unknown>>) {
+    const type = r.rateLimitType;
+    const unit = UNIT[String(r.interval)];
+    const n = r.intervalNum;
+    const limit = r.limit;
+    if (type !== 'REQUEST_WEIGHT' && type !== 'RAW_REQUESTS') continue;
+    if (!unit || typeof n !== 'number' || !(n > 0) || typeof limit !== 'number' || !(limit > 0)) {
+      throw new CkError('CK_ERR_RESPONSE_MALFORMED', `exchangeInfo: unreadable rate limit ${JSON.stringify(r)}`);
+    }
+    limits.push({ type, windowMs: unit.ms * n, limit, header: type === 'REQUEST_WEIGHT' ? `x-mbx-used-weight-${n}${unit.letter}` : null });
+  }
+  const symbols = new Map<string, string>();
+  for (const s of b.symbols as Array<Record<string, unknown>>) {
+    if (typeof s.symbol === 'string') symbols.set(s.symbol, typeof s.status === 'string' ? s.status : 'UNKNOWN');
+  }
+  return { limits, symbols };
+}

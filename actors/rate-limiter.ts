@@ -1,0 +1,285 @@
+// One request budget per venue, shared by every fetcher actor on every
+// worker thread through a SharedArrayBuffer.
+//
+// Each declared limit (REQUEST_WEIGHT or RAW_REQUESTS, any window) is a
+// sliding window kept as a ring of BUCKETS + 1 time buckets. A request may go
+// only when, for every limit, the weight reserved in the last window (counting
+// the oldest bucket whole, so never less than the exchange counts) plus the
+// weight other programs on this IP are using stays within `cap` (the
+// exchange's limit times `maxBudgetShare`). A sliding window is never looser
+// than the fixed windows Binance counts, so it is safe against both.
+//
+// Other programs are seen through the used-weight header on each response:
+// what the exchange counted minus what this budget had reserved when the
+// request left is someone else's weight, held until the next response.
+//
+// Venue-wide stops (429 pause, 403 pause, 418 ban) live here too, so one
+// actor being told off stops every actor of that venue at once.
+//
+// All state is guarded by a spin lock (critical sections are a few dozen
+// array reads); plain reads and writes inside it are race-free because
+// Atomics operations order them.
+
+export type LimitType = 'REQUEST_WEIGHT' | 'RAW_REQUESTS';
+
+export interface BudgetLimit {
+  type: LimitType;
+  windowMs: number;
+  /** What the exchange allows per window. */
+  limit: number;
+  /** What candlekeep allows itself: floor(limit * maxBudgetShare). */
+  cap: number;
+  /** Response header carrying the exchange's count for this window, lower-case, or null. */
+  header: string | null;
+}
+
+/** Plain data that crosses to worker threads (the buffer is shared, not copied). */
+export interface SharedBudget {
+  venue: string;
+  limits: BudgetLimit[];
+  buffer: SharedArrayBuffer;
+}
+
+export type StopReason = 'rate-limited' | 'waf-blocked' | 'banned';
+
+export interface BudgetSnapshot {
+  venue: string;
+  limits: Array<BudgetLimit & { used: number; own: number; foreign: number }>;
+  pausedUntil: number;
+  bannedUntil: number;
+  stopReason: StopReason | null;
+  events: { rateLimited: number; banned: number; wafBlocked: number };
+  /** Weight reserved since start (REQUEST_WEIGHT), for budget-use reports. */
+  weightSent: number;
+  requestsSent: number;
+}
+
+/** A reservation: what this budget had counted per limit before the request. */
+export interface Ticket {
+  ownBefore: number[];
+  weight: number;
+}
+
+const BUCKETS = 64;
+const RING = BUCKETS + 1;
+const LOCK = 0;
+// Float64 slots of the venue-wide part.
+const PAUSED_UNTIL = 0;
+const BANNED_UNTIL = 1;
+const STOP_REASON = 2;
+const N_429 = 3;
+const N_418 = 4;
+const N_403 = 5;
+const WEIGHT_SENT = 6;
+const REQUESTS_SENT = 7;
+const CREATED_AT = 8;
+const HEAD = 9;
+// Per limit: epochs[RING], weights[RING], foreign, foreignAt, foreignBucket, firstForeign, firstForeignAt.
+const PER_LIMIT = 2 * RING + 5;
+const REASONS: Array<StopReason | null> = [null, 'rate-limited', 'waf-blocked', 'banned'];
+
+export class VenueBudget {
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
+  private readonly bucketMs: number[];
+
+  private constructor(readonly shared: SharedBudget, private readonly now: () => number) {
+    this.i32 = new Int32Array(shared.buffer, 0, 2);
+    this.f64 = new Float64Array(shared.buffer, 8);
+    this.bucketMs = shared.limits.map((l) => l.windowMs / BUCKETS);
+  }
+
+  static create(venue: string, limits: BudgetLimit[], now: () => number = Date.now): VenueBudget {
+    if (limits.length === 0) throw new Error(`venue ${venue}: no rate limits`);
+    const buffer = new SharedArrayBuffer(8 + 8 * (HEAD + PER_LIMIT * limits.length));
+    const budget = new VenueBudget({ venue, limits, buffer }, now);
+    limits.forEach((_, i) => budget.f64.fill(-1, budget.base(i), budget.base(i) + RING));
+    budget.f64[CREATED_AT] = now();
+    return budget;
+  }
+
+  static attach(shared: SharedBudget, now: () => number = Date.now): VenueBudget {
+    return new VenueBudget(shared, now);
+  }
+
+  /**
+   * Reserves `weight` now, or says how long to wait. Never blocks.
+   */
+  tryAcquire(weight: number): { ticket: Ticket } | { waitMs: number } {
+    return this.locked(() => {
+      const t = this.now();
+      const stop = Math.max(this.f64[PAUSED_UNTIL]!, this.f64[BANNED_UNTIL]!);
+      if (stop > t) return { waitMs: stop - t };
+      let wait = 0;
+      const ownBefore: number[] = [];
+      this.shared.limits.forEach((l, i) => {
+        const own = this.ownSum(i, t);
+        ownBefore.push(own);
+        const w = this.waitFor(i, t, own, cost(l, weight));
+        if (w > wait) wait = w;
+      });
+      if (wait > 0) return { waitMs: wait };
+      this.shared.limits.forEach((l, i) => this.add(i, t, cost(l, weight)));
+      this.f64[WEIGHT_SENT] = this.f64[WEIGHT_SENT]! + weight;
+      this.f64[REQUESTS_SENT] = this.f64[REQUESTS_SENT]! + 1;
+      return { ticket: { ownBefore, weight } };
+    });
+  }
+
+  /** Waits for room (or until `stopped` settles, then returns null). */
+  async acquire(weight: number, sleep: (ms: number, stopped?: Promise<unknown>) => Promise<void>, stopped?: Promise<unknown>): Promise<Ticket | null> {
+    let done = false;
+    void stopped?.then(() => (done = true));
+    for (;;) {
+      if (done) return null;
+      const r = this.tryAcquire(weight);
+      if ('ticket' in r) return r.ticket;
+      await sleep(Math.max(1, Math.min(r.waitMs, 60_000)), stopped);
+    }
+  }
+
+  /** Reconciles with the exchange's own count from a response's headers. */
+  observe(headers: Record<string, string | string[] | undefined>, ticket: Ticket): void {
+    this.locked(() => {
+      const t = this.now();
+      this.shared.limits.forEach((l, i) => {
+        if (!l.header) return;
+        const raw = headers[l.header];
+        const said = Number(Array.isArray(raw) ? raw[0] : raw);
+        if (!Number.isFinite(said) || said < 0) return;
+        const foreign = Math.max(0, said - ticket.ownBefore[i]! - cost(l, ticket.weight));
+        const b = this.base(i) + 2 * RING;
+        const bucket = Math.floor(t / this.bucketMs[i]!);
+        // Within one bucket keep the largest estimate: in-flight requests make single readings low.
+        this.f64[b] = this.f64[b + 2] === bucket ? Math.max(this.f64[b]!, foreign) : foreign;
+        this.f64[b + 1] = t;
+        this.f64[b + 2] = bucket;
+        if (this.f64[b + 4] === 0) {
+          this.f64[b + 3] = foreign;
+          this.f64[b + 4] = t;
+        }
+      });
+    });
+  }
+
+  /**
+   * Stops the whole venue until `untilMs`. Returns true when this call
+   * extended the stop (so only one actor reports each episode).
+   */
+  stop(reason: StopReason, untilMs: number): boolean {
+    return this.locked(() => {
+      const slot = reason === 'banned' ? BANNED_UNTIL : PAUSED_UNTIL;
+      const counter = reason === 'banned' ? N_418 : reason === 'rate-limited' ? N_429 : N_403;
+      this.f64[counter] = this.f64[counter]! + 1;
+      if (untilMs <= this.f64[slot]!) return false;
+      this.f64[slot] = untilMs;
+      this.f64[STOP_REASON] = REASONS.indexOf(reason);
+      return true;
+    });
+  }
+
+  snapshot(): BudgetSnapshot {
+    return this.locked(() => {
+      const t = this.now();
+      const stoppedUntil = Math.max(this.f64[PAUSED_UNTIL]!, this.f64[BANNED_UNTIL]!);
+      return {
+        venue: this.shared.venue,
+        limits: this.shared.limits.map((l, i) => {
+          const own = this.ownSum(i, t);
+          const foreign = this.foreign(i, t);
+          return { ...l, own, foreign, used: own + foreign };
+        }),
+        pausedUntil: this.f64[PAUSED_UNTIL]!,
+        bannedUntil: this.f64[BANNED_UNTIL]!,
+        stopReason: stoppedUntil > t ? REASONS[this.f64[STOP_REASON]!] ?? null : null,
+        events: { rateLimited: this.f64[N_429]!, banned: this.f64[N_418]!, wafBlocked: this.f64[N_403]! },
+        weightSent: this.f64[WEIGHT_SENT]!,
+        requestsSent: this.f64[REQUESTS_SENT]!,
+      };
+    });
+  }
+
+  // --- inside the lock ------------------------------------------------
+
+  private base(i: number): number {
+    return HEAD + i * PER_LIMIT;
+  }
+
+  /** Weight reserved in buckets that overlap (t - window, t]. */
+  private ownSum(i: number, t: number): number {
+    const b = this.base(i);
+    const cur = Math.floor(t / this.bucketMs[i]!);
+    let sum = 0;
+    for (let k = cur - BUCKETS; k <= cur; k++) {
+      const slot = mod(k, RING);
+      if (this.f64[b + slot] === k) sum += this.f64[b + RING + slot]!;
+    }
+    return sum;
+  }
+
+  /**
+   * Weight other programs hold in the window. During the first window after
+   * start, their usage may still be growing into it (a client that started
+   * with us), so growth seen since the first reading is projected to the end
+   * of that window; otherwise it would fill the window behind our
+   * reservations. Usage from before our start is history, not growth.
+   */
+  private foreign(i: number, t: number): number {
+    const b = this.base(i) + 2 * RING;
+    const { windowMs } = this.shared.limits[i]!;
+    if (t - this.f64[b + 1]! >= windowMs) return 0;
+    const seen = this.f64[b]!;
+    const elapsed = t - this.f64[CREATED_AT]!;
+    if (elapsed >= windowMs) return seen;
+    const rate = Math.max(0, seen - this.f64[b + 3]!) / Math.max(t - this.f64[b + 4]!, windowMs / 8);
+    return Math.ceil(seen + rate * (windowMs - elapsed));
+  }
+
+  /** 0 when `c` more fits now; else ms until enough old buckets leave the window. */
+  private waitFor(i: number, t: number, own: number, c: number): number {
+    const l = this.shared.limits[i]!;
+    const used = own + this.foreign(i, t);
+    if (used + c <= l.cap || (own === 0 && c > l.cap)) return 0;
+    const b = this.base(i);
+    const size = this.bucketMs[i]!;
+    const cur = Math.floor(t / size);
+    let freed = 0;
+    for (let k = cur - BUCKETS; k <= cur; k++) {
+      const slot = mod(k, RING);
+      if (this.f64[b + slot] !== k) continue;
+      freed += this.f64[b + RING + slot]!;
+      if (used - freed + c <= l.cap) return (k + 1 + BUCKETS) * size - t;
+    }
+    return size; // other programs hold the room: look again in one bucket
+  }
+
+  private add(i: number, t: number, c: number): void {
+    const b = this.base(i);
+    const k = Math.floor(t / this.bucketMs[i]!);
+    const slot = mod(k, RING);
+    if (this.f64[b + slot] !== k) {
+      this.f64[b + slot] = k;
+      this.f64[b + RING + slot] = 0;
+    }
+    this.f64[b + RING + slot] = this.f64[b + RING + slot]! + c;
+  }
+
+  private locked<T>(fn: () => T): T {
+    while (Atomics.compareExchange(this.i32, LOCK, 0, 1) !== 0) {
+      // Another thread is inside a section of a few microseconds: spin.
+    }
+    try {
+      return fn();
+    } finally {
+      Atomics.store(this.i32, LOCK, 0);
+    }
+  }
+}
+
+function cost(l: BudgetLimit, weight: number): number {
+  return l.type === 'REQUEST_WEIGHT' ? weight : 1;
+}
+
+function mod(a: number, n: number): number {
+  return ((a % n) + n) % n;
+}
