@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', '.scratch/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', '.scratch/**', '.ci/**'] },
   ...tseslint.configs.recommended,
   {
     languageOptions: {

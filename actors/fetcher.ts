@@ -9,7 +9,7 @@ import { systemClock, type Clock } from '../src/clock.js';
 import { CkError, toWireError, type ErrorCode, type WireError } from '../src/errors.js';
 import { ExchangeClock } from '../src/exchange-clock.js';
 import { ExchangeHttp, type HttpSettings } from '../src/http/exchange-http.js';
-import { addIntervals, floorToInterval } from '../src/intervals.js';
+import { finality, payloadHash } from '../src/finality.js';
 import type { PayloadMeta, PlannedSlice } from '../src/protocol.js';
 import type { StreamGeometry } from '../src/slices.js';
 import { venueByName } from '../src/venues/index.js';
@@ -158,12 +158,11 @@ class Fetcher {
         throw new CkError('CK_ERR_RESPONSE_MALFORMED', `${this.endpoint.path}: body is not JSON`, { cause });
       }
       const facts = this.endpoint.validate(body, { slice, interval: stream.interval, exchangeNow });
-      const final = slice.endMs + settings.settleMs < exchangeNow && !facts.hasOpenCandle;
-      const nextDueAt = final ? null : Math.min(addIntervals(floorToInterval(exchangeNow, stream.interval), stream.interval, 1), slice.endMs + 1) + settings.settleMs;
+      const { status, nextDueAt } = finality(slice.endMs, facts, exchangeNow, stream.interval, settings.settleMs);
       const meta: PayloadMeta = { url, key: slice.key, fetchedAt, serverTime: exchangeNow, httpStatus: res.status };
       const payload = new Uint8Array(packr.pack({ meta, rows: body })); // own buffer, so it can be transferred
       await this.uncommitted.acquire();
-      const commit = this.writer.commit(slice, final ? 'ok' : 'partial', payload, facts, fetchedAt, nextDueAt)
+      const commit = this.writer.commit(slice, status, payload, payloadHash(payload), facts, fetchedAt, nextDueAt)
         .then(
           () => this.afterCommit(),
           (err: unknown) => this.writer.log('error', 'commit rejected', { sliceKey: slice.key, error: toWireError(err).message }),

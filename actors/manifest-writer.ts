@@ -64,7 +64,7 @@ export class ManifestWriter {
           status: msg.status, key: slice.key, id: slice.id, startMs: slice.startMs, endMs: slice.endMs, limit: slice.limit,
           rows: facts.rows, firstOpen: facts.firstOpen, lastOpen: facts.lastOpen, lastClosedClose: facts.lastClosedClose,
           gaps: facts.gaps, anomalies: facts.anomalies, fetchedAt: msg.fetchedAt, attempts: 0, error: null,
-          nextDueAt: msg.nextDueAt, hasPayload: true,
+          nextDueAt: msg.nextDueAt, hasPayload: true, payloadHash: msg.payloadHash,
         };
         this.enqueue({ item: { stream, record, payload: msg.payload }, plan: this.planFor(stream), reply, id: msg.id });
         return;
@@ -74,7 +74,7 @@ export class ManifestWriter {
         const record: SliceRecord = {
           status: 'failed', key: slice.key, id: slice.id, startMs: slice.startMs, endMs: slice.endMs, limit: slice.limit,
           rows: 0, firstOpen: null, lastOpen: null, lastClosedClose: null, gaps: [], anomalies: [], fetchedAt: null,
-          attempts: msg.attempts, error: { code: msg.error.code, message: msg.error.message }, nextDueAt: msg.nextDueAt, hasPayload: false,
+          attempts: msg.attempts, error: { code: msg.error.code, message: msg.error.message }, nextDueAt: msg.nextDueAt, hasPayload: false, payloadHash: null,
         };
         this.enqueue({ item: { stream, record, payload: null }, plan: this.planFor(stream), reply, id: msg.id });
         return;

@@ -31,9 +31,9 @@ export class WriterClient {
     return this.request({ type: 'writer.plan', now, max }) as Promise<Planned>;
   }
 
-  async commit(slice: SliceSpec, status: 'ok' | 'partial', payload: Uint8Array, facts: RowFacts, fetchedAt: number, nextDueAt: number | null): Promise<void> {
+  async commit(slice: SliceSpec, status: 'ok' | 'partial', payload: Uint8Array, payloadHash: string, facts: RowFacts, fetchedAt: number, nextDueAt: number | null): Promise<void> {
     // The payload's buffer moves to the main thread instead of being copied.
-    await this.request({ type: 'writer.commit', slice, status, payload, facts, fetchedAt, nextDueAt }, [payload.buffer as ArrayBuffer]);
+    await this.request({ type: 'writer.commit', slice, status, payload, payloadHash, facts, fetchedAt, nextDueAt }, [payload.buffer as ArrayBuffer]);
   }
 
   async fail(slice: SliceSpec, error: WireError, attempts: number, nextDueAt: number): Promise<void> {

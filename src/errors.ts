@@ -14,8 +14,9 @@ export const ERRORS = {
   CK_ERR_USAGE: { exit: 2, retryable: false, meaning: 'Unknown subcommand or flag, or a flag without its value.' },
   CK_ERR_CONFIG_NOT_FOUND: { exit: 2, retryable: false, meaning: 'The config file does not exist or cannot be read.' },
   CK_ERR_CONFIG_INVALID: { exit: 2, retryable: false, meaning: 'The config is not valid JSON or breaks the schema; every problem is listed with its path.' },
-  CK_ERR_NOT_IMPLEMENTED: { exit: 2, retryable: false, meaning: 'The subcommand exists but is not built yet.' },
-  CK_ERR_DATA_ROOT_LOCKED: { exit: 2, retryable: false, meaning: 'Another candlekeep daemon holds the data root (see `daemon.lock`).' },
+  CK_ERR_NO_DATA: { exit: 2, retryable: false, meaning: 'The data root holds no candlekeep store (wrong --config or --data-root?).' },
+  CK_ERR_STREAM_NOT_FOUND: { exit: 2, retryable: false, meaning: '`export --stream` names no stored stream (the closest is suggested).' },
+  CK_ERR_DATA_ROOT_LOCKED: { exit: 2, retryable: false, meaning: 'Another candlekeep daemon holds the data root (see `daemon.lock`); also stops `rebuild-manifest` while a daemon runs.' },
   CK_ERR_UNKNOWN_SYMBOL: { exit: 2, retryable: false, meaning: 'The exchange does not list the symbol (Binance -1121); its streams stop.' },
   CK_ERR_INVALID_INTERVAL: { exit: 2, retryable: false, meaning: 'The exchange rejects the interval (Binance -1120).' },
   CK_ERR_EXCHANGE_REJECTED: { exit: 1, retryable: false, meaning: 'The exchange answered 4xx with an error code that retrying cannot fix (-1100, -1102, -1104, -1130, ...).' },
@@ -31,6 +32,7 @@ export const ERRORS = {
   CK_ERR_STORAGE: { exit: 1, retryable: false, meaning: 'LMDB could not be opened or written.' },
   CK_ERR_ACTOR_CRASHED: { exit: 1, retryable: false, meaning: 'A fetcher actor crashed past its restart intensity and was stopped.' },
   CK_ERR_STREAM_FAILED: { exit: 1, retryable: false, meaning: 'A stream gave up: a slice failed more than `maxAttempts` times during `backfill`.' },
+  CK_ERR_VERIFY_FAILED: { exit: 1, retryable: false, meaning: '`verify` found problems; each is printed with its slice key.' },
   CK_ERR_INTERNAL: { exit: 1, retryable: false, meaning: 'A bug: please report it with the log line.' },
 } as const satisfies Record<string, ErrorDef>;
 

@@ -23,6 +23,8 @@ export type FetcherMessage =
       status: 'ok' | 'partial';
       /** msgpack of { meta, rows }; its buffer is transferred, not copied. */
       payload: Uint8Array;
+      /** src/finality.ts payloadHash of `payload`, computed in the worker. */
+      payloadHash: string;
       facts: RowFacts;
       fetchedAt: number;
       nextDueAt: number | null;

@@ -70,6 +70,30 @@ export class ManifestStore {
     return applied;
   }
 
+  /**
+   * Drops every slice record and summary and writes `items` instead, in ONE
+   * transaction: a crash leaves either the old manifest or the new one.
+   * Payloads are not touched.
+   */
+  async replaceAll(items: Iterable<CommitItem>, now: number): Promise<number> {
+    let n = 0;
+    this.summaries.clear();
+    try {
+      await this.store.root.transaction(() => {
+        this.store.slices.clearSync();
+        this.store.streams.clearSync();
+        n = 0;
+        for (const item of items) {
+          this.apply(item, now);
+          n++;
+        }
+      });
+    } finally {
+      this.summaries.clear();
+    }
+    return n;
+  }
+
   private apply({ stream, record, payload }: CommitItem, now: number): SliceRecord {
     const key = sliceKey(stream, record.startMs);
     const prevRaw = this.store.slices.get(key);
@@ -85,25 +109,14 @@ export class ManifestStore {
     void this.store.slices.put(key, next);
 
     const s = this.summary(stream);
-    if (prev) {
-      s.counts[prev.status]--;
-      s.total--;
-      if (prev.hasPayload) s.rows -= prev.rows;
-      if (prev.status === 'ok' && prev.rows === 0) s.emptySlices--;
-    }
-    s.counts[next.status]++;
-    s.total++;
-    if (next.hasPayload) s.rows += next.rows;
-    if (next.status === 'ok' && next.rows === 0) s.emptySlices++;
-    if (next.firstOpen !== null && (s.firstOpen === null || next.firstOpen < s.firstOpen)) s.firstOpen = next.firstOpen;
-    if (next.lastClosedClose !== null && (s.lastClosedClose === null || next.lastClosedClose > s.lastClosedClose)) s.lastClosedClose = next.lastClosedClose;
+    countInto(s, prev, next);
     s.lastCommitAt = now;
     this.advanceOkThrough(stream, s);
     void this.store.streams.put(streamKey(stream), s);
     return next;
   }
 
-  private advanceOkThrough(g: StreamGeometry, s: StreamSummary): void {
+  advanceOkThrough(g: StreamGeometry, s: StreamSummary): void {
     for (;;) {
       const spec = sliceAt(g, s.okThroughIndex);
       if (!spec) return;
@@ -117,4 +130,20 @@ export class ManifestStore {
     await this.store.root.flushed;
     await this.store.root.close();
   }
+}
+
+/** Moves a summary's counts from record `prev` (if any) to record `next`. */
+export function countInto(s: StreamSummary, prev: SliceRecord | undefined, next: SliceRecord): void {
+  if (prev) {
+    s.counts[prev.status]--;
+    s.total--;
+    if (prev.hasPayload) s.rows -= prev.rows;
+    if (prev.status === 'ok' && prev.rows === 0) s.emptySlices--;
+  }
+  s.counts[next.status]++;
+  s.total++;
+  if (next.hasPayload) s.rows += next.rows;
+  if (next.status === 'ok' && next.rows === 0) s.emptySlices++;
+  if (next.firstOpen !== null && (s.firstOpen === null || next.firstOpen < s.firstOpen)) s.firstOpen = next.firstOpen;
+  if (next.lastClosedClose !== null && (s.lastClosedClose === null || next.lastClosedClose > s.lastClosedClose)) s.lastClosedClose = next.lastClosedClose;
 }

@@ -30,6 +30,8 @@ export interface SliceRecord {
   nextDueAt: number | null;
   /** True when a payload for `id` was committed with this record. */
   hasPayload: boolean;
+  /** Checksum of the payload bytes (src/finality.ts payloadHash), null without a payload. */
+  payloadHash: string | null;
 }
 
 export interface StreamSummary {

@@ -1,3 +1,29 @@
-import { notYet } from './not-yet.js';
+// rebuild-manifest: drop slice records and summaries, derive them again from
+// the payloads alone. Refuses while a daemon holds the data root.
+import type { Command } from '../cli/command.js';
+import { lockDataRoot } from '../data-root-lock.js';
+import { rebuildManifest as rebuild } from '../../storage/rebuild.js';
+import { chooseDataRoot, withStore } from './data-root.js';
 
-export const rebuildManifest = notYet('rebuild-manifest', 'drop the manifest and rebuild it from the stored payloads');
+/** Settle time when no config says otherwise (the config default). */
+const DEFAULT_SETTLE_MS = 1000;
+
+export const rebuildManifest: Command = {
+  name: 'rebuild-manifest',
+  summary: 'drop the manifest and rebuild it from the stored payloads alone',
+  options: {},
+  help: {},
+  async run({ flags, out }) {
+    const { dataRoot, config } = chooseDataRoot(flags);
+    const lock = lockDataRoot(dataRoot); // CK_ERR_DATA_ROOT_LOCKED while a daemon runs
+    try {
+      const anchors = new Map((config?.streams ?? []).map((s) => [s.name, s.anchorMs]));
+      const report = await withStore(dataRoot, (store) => rebuild(store, config?.fetcher.settleMs ?? DEFAULT_SETTLE_MS, anchors), false);
+      for (const s of report.skipped) out(`skipped payload ${s.id}: ${s.problem}`);
+      out(`rebuilt ${report.slices} slices of ${report.streams} streams from their payloads${report.skipped.length ? `; ${report.skipped.length} payloads skipped` : ''}`);
+      return 0;
+    } finally {
+      lock.release();
+    }
+  },
+};

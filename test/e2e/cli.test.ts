@@ -52,11 +52,15 @@ describe('cli', () => {
     expect(none.stderr).toContain('--config <file> is required');
   });
 
-  it('subcommands not built yet say so and exit 2', async () => {
-    for (const sub of ['status', 'verify', 'rebuild-manifest', 'export']) {
-      const r = await runCandlekeep([sub, '--config', 'symbols.json']);
-      expect(r.code).toBe(2);
-      expect(r.stderr.trim()).toBe(`candlekeep: \`${sub}\` is not built yet in this version [CK_ERR_NOT_IMPLEMENTED]`);
-    }
+  it('data-out commands: a data root with no store, an unknown stream, a missing flag are user mistakes (exit 2)', async () => {
+    const empty = tempDir();
+    const none = await runCandlekeep(['status', '--data-root', empty]);
+    expect(none.code).toBe(2);
+    expect(none.stderr.trim()).toBe(`candlekeep: ${empty} holds no candlekeep data (candlekeep.lmdb is missing); pass --config or --data-root [CK_ERR_NO_DATA]`);
+    const noFormat = await runCandlekeep(['export', '--data-root', empty, '--stream', 'binance:klines:BTCUSDT:1m', '--out', join(empty, 'x.csv')]);
+    expect(noFormat.code).toBe(2);
+    expect(noFormat.stderr).toContain('export needs --format <csv|ndjson|parquet|json-tree> [CK_ERR_USAGE]');
+    const badFormat = await runCandlekeep(['export', '--data-root', empty, '--stream', 'x', '--format', 'xlsx', '--out', 'y']);
+    expect(badFormat.stderr).toContain('--format xlsx: use one of csv, ndjson, parquet, json-tree [CK_ERR_USAGE]');
   });
 });

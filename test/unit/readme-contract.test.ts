@@ -1,5 +1,5 @@
 // The README is the manual: every error code, config key and subcommand
-// the code has must have its row there.
+// the code has must have its row there, and every flag its mention.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -33,7 +33,10 @@ describe('README', () => {
     for (const k of keys) expect(readme, k).toContain(`| \`${k}\` |`);
   });
 
-  it('documents every subcommand', () => {
-    for (const c of COMMANDS) expect(readme).toMatch(new RegExp(`\\| \`${c.name}\``));
+  it('documents every subcommand and every flag', () => {
+    for (const c of COMMANDS) {
+      expect(readme).toMatch(new RegExp(`\\| \`${c.name}\``));
+      for (const flag of Object.keys(c.options)) expect(readme, `${c.name} --${flag}`).toContain(`--${flag}`);
+    }
   });
 });

@@ -1,0 +1,55 @@
+// The data-out commands work on a data root, with or without a config and
+// whether or not a daemon is running on it (LMDB readers do not block).
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { FlagValues } from '../cli/command.js';
+import { loadConfig, type Config } from '../config/load-config.js';
+import { CkError } from '../errors.js';
+import { STORE_FILE } from '../../storage/environment.js';
+import { ManifestStore } from '../../storage/manifest-store.js';
+
+export interface DataRootChoice {
+  dataRoot: string;
+  config: Config | null;
+}
+
+/** --data-root, else the config's data root, else CANDLEKEEP_DATA_ROOT, else ~/.candlekeep. */
+export function chooseDataRoot(flags: FlagValues): DataRootChoice {
+  const flag = typeof flags['data-root'] === 'string' ? flags['data-root'] : undefined;
+  if (typeof flags.config === 'string') {
+    const config = loadConfig(flags.config, { dataRootFlag: flag });
+    return { dataRoot: config.dataRoot, config };
+  }
+  const env = process.env.CANDLEKEEP_DATA_ROOT;
+  return { dataRoot: resolve(flag ?? (env || join(homedir(), '.candlekeep'))), config: null };
+}
+
+export function openForReading(dataRoot: string, readOnly = true): ManifestStore {
+  if (!existsSync(join(dataRoot, STORE_FILE))) {
+    throw new CkError('CK_ERR_NO_DATA', `${dataRoot} holds no candlekeep data (${STORE_FILE} is missing); pass --config or --data-root`);
+  }
+  return ManifestStore.open(dataRoot, { readOnly });
+}
+
+export async function withStore<T>(dataRoot: string, fn: (store: ManifestStore) => T | Promise<T>, readOnly = true): Promise<T> {
+  const store = openForReading(dataRoot, readOnly);
+  try {
+    return await fn(store);
+  } finally {
+    if (readOnly) await store.store.root.close();
+    else await store.close();
+  }
+}
+
+export function iso(ms: number | null): string {
+  return ms === null ? '-' : new Date(ms).toISOString().replace(':00.000Z', 'Z').replace('.000Z', 'Z');
+}
+
+/** A time flag: ISO 8601 or milliseconds since the epoch. */
+export function parseTime(v: unknown, name: string): number {
+  const s = String(v);
+  const ms = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+  if (!Number.isFinite(ms)) throw new CkError('CK_ERR_USAGE', `--${name} ${s}: not a time (use ISO 8601 such as 2024-02-01 or milliseconds)`);
+  return ms;
+}

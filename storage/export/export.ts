@@ -1,0 +1,96 @@
+// export: one stream's closed candles to a file (csv, ndjson, parquet) or
+// to the old system's inspectable json tree. Gaps in the exported range are
+// reported, or filled with flat zero-volume candles marked synthetic.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { addIntervals } from '../../src/intervals.js';
+import type { ManifestStore } from '../manifest-store.js';
+import { closedCandles, knownEmptyRanges, slicesWithPayload, type GapRange, type KlineRow, type StoredStreamInfo } from '../stream-reader.js';
+import { openSink, type ExportFormat } from './sinks.js';
+
+export type GapMode = 'report' | 'ffill';
+
+export interface ExportOptions {
+  format: ExportFormat;
+  fromMs: number;
+  toMs: number;
+  header: boolean;
+  gaps: GapMode;
+  /** Called every 65,536 rows with rows written so far and rows stored. */
+  progress?: (rows: number, total: number) => void;
+}
+
+export interface ExportResult {
+  path: string;
+  rows: number;
+  synthetic: number;
+  /** Missing candles between exported ones; `known` when the exchange had none (recorded known-empty range). */
+  gaps: Array<GapRange & { candles: number; known: boolean }>;
+}
+
+export function exportStream(store: ManifestStore, s: StoredStreamInfo, path: string, o: ExportOptions): ExportResult {
+  if (o.format === 'json-tree') return exportJsonTree(store, s, path, o);
+  const sink = openSink(o.format, path, { synthetic: o.gaps === 'ffill', header: o.header });
+  const known = knownEmptyRanges(store, s.ref);
+  const result: ExportResult = { path, rows: 0, synthetic: 0, gaps: [] };
+  const interval = s.ref.interval;
+  let prev: KlineRow | null = null;
+  try {
+    for (const row of closedCandles(store, s.ref, o.fromMs, o.toMs)) {
+      if (prev) {
+        const expected = addIntervals(prev[0], interval, 1);
+        if (row[0] > expected) {
+          let candles = 0;
+          for (let t = expected; t < row[0]; t = addIntervals(t, interval, 1)) {
+            candles++;
+            if (o.gaps === 'ffill') {
+              sink.write(flat(prev, t, addIntervals(t, interval, 1) - 1), true);
+              result.synthetic++;
+            }
+          }
+          result.gaps.push({ fromMs: expected, toMs: row[0], candles, known: known.some((g) => g.fromMs <= expected && g.toMs >= row[0]) });
+        }
+      }
+      sink.write(row, false);
+      prev = row;
+      if ((++result.rows & 0xffff) === 0) o.progress?.(result.rows, s.summary.rows);
+    }
+  } finally {
+    sink.close();
+  }
+  o.progress?.(result.rows, s.summary.rows);
+  return result;
+}
+
+/** A candle with no trades: OHLC at the previous close, zero volumes in the same decimals. */
+function flat(prev: KlineRow, open: number, close: number): KlineRow {
+  const c = prev[4];
+  return [open, c, c, c, c, zeroLike(prev[5]), close, zeroLike(prev[7]), 0, zeroLike(prev[9]), zeroLike(prev[10]), '0'];
+}
+
+function zeroLike(s: string): string {
+  const dot = s.indexOf('.');
+  return dot < 0 ? '0' : `0.${'0'.repeat(s.length - dot - 1)}`;
+}
+
+/**
+ * `<root>/<venue>/<endpoint>/raw/<SYMBOL>/<interval>/manifest.json` and
+ * `responses/<slice id>.json` holding `{ meta, data }` for each slice in range.
+ */
+function exportJsonTree(store: ManifestStore, s: StoredStreamInfo, root: string, o: ExportOptions): ExportResult {
+  const { venue, endpoint, symbol, interval } = s.ref;
+  const dir = join(root, venue, endpoint, 'raw', symbol, interval);
+  mkdirSync(join(dir, 'responses'), { recursive: true });
+  const slices: unknown[] = [];
+  let rows = 0;
+  for (const { record, payload } of slicesWithPayload(store, s.ref)) {
+    if (record.endMs < o.fromMs || record.startMs >= o.toMs) continue;
+    writeFileSync(join(dir, 'responses', `${record.id}.json`), JSON.stringify({ meta: payload.meta, data: payload.rows }));
+    const { status, key, id, startMs, endMs, limit, rows: n, firstOpen, lastOpen, lastClosedClose, gaps, anomalies, fetchedAt, payloadHash } = record;
+    slices.push({ status, key, id, startMs, endMs, limit, rows: n, firstOpen, lastOpen, lastClosedClose, gaps, anomalies, fetchedAt, payloadHash, url: payload.meta.url, response: `responses/${id}.json` });
+    rows += n;
+    o.progress?.(rows, s.summary.rows);
+  }
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ stream: s.name, summary: s.summary, slices }, null, 2));
+  return { path: dir, rows, synthetic: 0, gaps: [] };
+}

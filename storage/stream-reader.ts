@@ -1,0 +1,103 @@
+// Read side of the manifest for the data-out commands (status, verify,
+// export). Works on a data root whether or not a daemon is writing to it:
+// LMDB readers see the last committed transaction.
+import { isInterval, type Interval } from '../src/intervals.js';
+import { streamName, type StreamRef } from '../src/slices.js';
+import { decodePayload, type StoredPayload } from './manifest-checks.js';
+import type { StreamKey } from './keys.js';
+import type { ManifestStore } from './manifest-store.js';
+import { decodeSummary, type SliceRecord, type StreamSummary } from './records.js';
+
+export interface StoredStreamInfo {
+  ref: StreamRef;
+  name: string;
+  summary: StreamSummary;
+}
+
+export function listStreams(store: ManifestStore): StoredStreamInfo[] {
+  const out: StoredStreamInfo[] = [];
+  for (const { key, value } of store.store.streams.getRange({})) {
+    const [venue, endpoint, symbol, interval] = key as StreamKey;
+    if (!isInterval(interval)) continue;
+    const ref: StreamRef = { venue, endpoint, symbol, interval };
+    out.push({ ref, name: streamName(ref), summary: decodeSummary(value, streamName(ref)) });
+  }
+  return out;
+}
+
+/** Streams whose name matches `pattern` (`*` matches within one part, e.g. `binance:klines:*:1m`). */
+export function matchStreams(streams: readonly StoredStreamInfo[], pattern: string): StoredStreamInfo[] {
+  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^:]*')}$`);
+  return streams.filter((s) => re.test(s.name));
+}
+
+export interface SliceWithPayload {
+  record: SliceRecord;
+  payload: StoredPayload;
+}
+
+/** Every slice that holds a payload, in time order, decoded one at a time. */
+export function* slicesWithPayload(store: ManifestStore, ref: StreamRef, fromMs = -Infinity): Generator<SliceWithPayload> {
+  for (const record of store.records(ref, fromMs)) {
+    if (!record.hasPayload) continue;
+    const bytes = store.payload(record.id);
+    if (!bytes) continue;
+    yield { record, payload: decodePayload(bytes) };
+  }
+}
+
+export type KlineRow = [number, string, string, string, string, string, number, string, number, string, string, string];
+
+/**
+ * Closed candles (close time before the exchange's time at fetch) with open
+ * time in [fromMs, toMs), in time order. Slices partition the time axis, so
+ * no candle appears twice.
+ */
+export function* closedCandles(store: ManifestStore, ref: StreamRef, fromMs = -Infinity, toMs = Infinity): Generator<KlineRow> {
+  // A slice that starts before fromMs may still hold candles after it: start one slice early.
+  const first = firstSliceStart(store, ref, fromMs);
+  for (const { record, payload } of slicesWithPayload(store, ref, first)) {
+    if (record.startMs >= toMs) return;
+    const serverTime = payload.meta.serverTime;
+    for (const row of payload.rows as KlineRow[]) {
+      const open = row[0];
+      if (open < fromMs || open >= toMs || row[6] >= serverTime) continue;
+      yield row;
+    }
+  }
+}
+
+function firstSliceStart(store: ManifestStore, ref: StreamRef, fromMs: number): number {
+  if (!Number.isFinite(fromMs)) return -Infinity;
+  let start = -Infinity;
+  for (const r of store.records(ref)) {
+    if (r.startMs > fromMs) break;
+    start = r.startMs;
+  }
+  return start;
+}
+
+export interface GapRange {
+  /** First missing open time. */
+  fromMs: number;
+  /** Open time of the next candle present (exclusive end). */
+  toMs: number;
+}
+
+/** Known-empty ranges recorded on the slices (listing, maintenance, halts), merged across slice borders. */
+export function knownEmptyRanges(store: ManifestStore, ref: StreamRef): GapRange[] {
+  const out: GapRange[] = [];
+  for (const r of store.records(ref)) {
+    if (r.status === 'failed') continue;
+    for (const [from, to] of r.gaps) {
+      const last = out[out.length - 1];
+      if (last && last.toMs >= from) last.toMs = Math.max(last.toMs, to);
+      else out.push({ fromMs: from, toMs: to });
+    }
+  }
+  return out;
+}
+
+export function intervalOf(ref: StreamRef): Interval {
+  return ref.interval;
+}
