@@ -146,8 +146,12 @@ class Fetcher {
     const ticket = await this.budget.acquire(this.endpoint.weight(slice.limit), (ms, stopped) => this.clock.sleep(ms, stopped), this.writer.stopped);
     if (!ticket || this.writer.stopping) return;
     const fetchedAt = Date.now();
+    let status = 0;
+    let bytes = 0;
     try {
       const res = await this.http.get(url);
+      status = res.status;
+      bytes = res.body.length;
       this.budget.observe(res.headers, ticket);
       const exchangeNow = this.exchange.atResponse(res.receivedAt, header(res.headers, 'date'));
       if (res.status !== 200) throw this.venue.classify(res.status, res.headers, res.body.toString('utf8'));
@@ -158,11 +162,12 @@ class Fetcher {
         throw new CkError('CK_ERR_RESPONSE_MALFORMED', `${this.endpoint.path}: body is not JSON`, { cause });
       }
       const facts = this.endpoint.validate(body, { slice, interval: stream.interval, exchangeNow });
-      const { status, nextDueAt } = finality(slice.endMs, facts, exchangeNow, stream.interval, settings.settleMs);
+      this.writer.observe({ endpoint: this.endpoint.name, status, code: null, reason: null, durationMs: Date.now() - fetchedAt, bytes, exchangeNow });
+      const { status: sliceStatus, nextDueAt } = finality(slice.endMs, facts, exchangeNow, stream.interval, settings.settleMs);
       const meta: PayloadMeta = { url, key: slice.key, fetchedAt, serverTime: exchangeNow, httpStatus: res.status };
       const payload = new Uint8Array(packr.pack({ meta, rows: body })); // own buffer, so it can be transferred
       await this.uncommitted.acquire();
-      const commit = this.writer.commit(slice, status, payload, payloadHash(payload), facts, fetchedAt, nextDueAt)
+      const commit = this.writer.commit(slice, sliceStatus, payload, payloadHash(payload), facts, fetchedAt, nextDueAt)
         .then(
           () => this.afterCommit(),
           (err: unknown) => this.writer.log('error', 'commit rejected', { sliceKey: slice.key, error: toWireError(err).message }),
@@ -173,6 +178,8 @@ class Fetcher {
         });
       this.commits.add(commit);
     } catch (err) {
+      const e = toWireError(err);
+      this.writer.observe({ endpoint: this.endpoint.name, status, code: e.code, reason: e.code === 'CK_ERR_VALIDATION' ? e.message.split(':')[0]! : null, durationMs: Date.now() - fetchedAt, bytes, exchangeNow: status === 0 ? 0 : this.exchange.now() });
       await this.failed(slice, err);
     }
   }

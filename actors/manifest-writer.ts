@@ -2,7 +2,7 @@
 // main thread, answers `writer.plan` from each fetcher's port and applies
 // commits; commits that arrive together share one LMDB transaction.
 import type { MessagePort } from 'node:worker_threads';
-import { toWireError } from '../src/errors.js';
+import { toWireError, type WireError } from '../src/errors.js';
 import { assertNever, type FetcherMessage, type MainMessage } from '../src/protocol.js';
 import { sliceAt, sliceIndexAt, streamName, type StreamGeometry } from '../src/slices.js';
 import type { CommitItem } from '../storage/manifest-store.js';
@@ -25,7 +25,9 @@ interface Queued {
 export interface WriterEvents {
   /** Messages that are not for the writer (logs) go here. */
   onOther(stream: string, msg: FetcherMessage): void;
-  onCommitted?(records: readonly SliceRecord[], stream: readonly string[]): void;
+  onCommitted?(records: readonly SliceRecord[], stream: readonly string[], payloadBytes: readonly number[]): void;
+  /** One transaction: how many commits it held and how long it took (s); `ok` false when it failed. */
+  onBatch?(size: number, seconds: number, ok: boolean): void;
 }
 
 export class ManifestWriter {
@@ -33,6 +35,8 @@ export class ManifestWriter {
   private queue: Queued[] = [];
   private flushing: Promise<void> | null = null;
   lastCommitAt: number | null = null;
+  /** The last storage failure, cleared by the next successful commit (disk full shows here). */
+  lastError: WireError | null = null;
 
   constructor(readonly store: ManifestStore, private readonly settleMs: number, private readonly events: WriterEvents, private readonly now: () => number = Date.now) {}
 
@@ -80,6 +84,7 @@ export class ManifestWriter {
         return;
       }
       case 'fetcher.logged':
+      case 'fetcher.request':
         this.events.onOther(stream.name, msg);
         return;
       default:
@@ -138,17 +143,22 @@ export class ManifestWriter {
 
   private async commitBatch(batch: Queued[]): Promise<void> {
     const now = this.now();
+    const started = performance.now();
     try {
       const applied = await this.store.commit(batch.map((q) => q.item), now);
       this.lastCommitAt = now;
+      this.lastError = null;
+      this.events.onBatch?.(batch.length, (performance.now() - started) / 1000, true);
       batch.forEach((q, i) => {
         const r = applied[i]!;
         q.plan.settled(sliceIndexAt(q.item.stream, r.startMs), r.status, r.nextDueAt, r.attempts);
         q.reply({ type: 'writer.committed', id: q.id });
       });
-      this.events.onCommitted?.(applied, batch.map((q) => streamName(q.item.stream)));
+      this.events.onCommitted?.(applied, batch.map((q) => streamName(q.item.stream)), batch.map((q) => q.item.payload?.byteLength ?? 0));
     } catch (err) {
       const error = toWireError(err);
+      this.lastError = error;
+      this.events.onBatch?.(batch.length, (performance.now() - started) / 1000, false);
       for (const q of batch) {
         q.plan.settled(sliceIndexAt(q.item.stream, q.item.record.startMs), 'failed', now + STORAGE_RETRY_MS, q.item.record.attempts);
         q.reply({ type: 'writer.rejected', id: q.id, error: { ...error, code: error.code === 'CK_ERR_INTERNAL' ? 'CK_ERR_STORAGE' : error.code } });

@@ -40,6 +40,11 @@ export class WriterClient {
     await this.request({ type: 'writer.fail', slice, error, attempts, nextDueAt });
   }
 
+  /** One HTTP attempt, for the main thread's metrics. */
+  observe(m: Omit<Extract<FetcherMessage, { type: 'fetcher.request' }>, 'type'>): void {
+    this.port.postMessage({ type: 'fetcher.request', ...m } satisfies FetcherMessage);
+  }
+
   log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
     this.port.postMessage({ type: 'fetcher.logged', level, msg, fields } satisfies FetcherMessage);
   }

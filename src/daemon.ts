@@ -18,7 +18,10 @@ import { Supervisor, type ChildExit } from '../actors/supervisor.js';
 import { ManifestStore } from '../storage/manifest-store.js';
 import type { Config, StreamSpec } from './config/load-config.js';
 import { lockDataRoot } from './data-root-lock.js';
-import { createLogger, streamFields, type Logger } from './logging.js';
+import type { CkError } from './errors.js';
+import { startHttpServer, type ObservabilityServer } from './http/server.js';
+import { createDaemonLogger, streamFields, type Logger } from './logging.js';
+import { Metrics, type DaemonView } from './observe.js';
 import type { MainMessage } from './protocol.js';
 import { prepareVenues } from './venue-check.js';
 
@@ -40,7 +43,7 @@ export interface DaemonResult {
 }
 
 export async function runDaemon(config: Config, o: DaemonOptions): Promise<DaemonResult> {
-  const log = o.logger ?? createLogger(config.logging.level);
+  const log = o.logger ?? createDaemonLogger({ level: config.logging.level, dir: config.logging.dir, splitByStream: config.logging.splitByStream });
   // Symbols are checked and budgets read before anything is locked or stored.
   const budgets = await prepareVenues(config, log);
   const lock = lockDataRoot(config.dataRoot);
@@ -51,9 +54,27 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
     lock.release();
     throw err;
   }
+  const specs = new Map(config.streams.map((s) => [s.name, s]));
+  let view: DaemonView | null = null;
+  /** Each venue's clock as its fetchers last measured it. */
+  const exchangeTime = new Map<string, { exchangeNow: number; at: number }>();
+  const metrics = new Metrics(() => view);
+  metrics.primeFor(config.streams);
   const writer = new ManifestWriter(store, config.fetcher.settleMs, {
     onOther(stream, msg) {
-      if (msg.type === 'fetcher.logged') log[msg.level]({ stream, ...msg.fields }, msg.msg);
+      const spec = specs.get(stream)!;
+      if (msg.type === 'fetcher.logged') log[msg.level]({ stream, ...streamFields(spec), ...msg.fields }, msg.msg);
+      else if (msg.type === 'fetcher.request') {
+        metrics.request(spec.venue, msg);
+        if (msg.exchangeNow > 0) exchangeTime.set(spec.venue, { exchangeNow: msg.exchangeNow, at: Date.now() });
+      }
+    },
+    onCommitted(records, streams, bytes) {
+      records.forEach((r, i) => metrics.committed(specs.get(streams[i]!)!, r.hasPayload && r.status !== 'failed' ? r.rows : 0, bytes[i]!));
+    },
+    onBatch(size, seconds, ok) {
+      metrics.batch(size, seconds, ok);
+      if (!ok && writer.lastError) log.error({ code: writer.lastError.code, error: writer.lastError.message, slices: size }, 'storage write failed; the slices will be fetched again');
     },
   });
   const threads = o.threads ?? Math.max(1, Math.min(availableParallelism(), config.streams.length));
@@ -71,7 +92,10 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
     onEvent(e) {
       switch (e.type) {
         case 'child.crashed': log.error({ stream: e.id, code: e.error.code, error: e.error.message, restarting: e.restarting }, 'actor crashed'); break;
-        case 'child.restarted': log.warn({ stream: e.id, restarts: e.restarts }, 'actor restarted'); break;
+        case 'child.restarted':
+          metrics.restarted(e.id);
+          log.warn({ stream: e.id, restarts: e.restarts }, 'actor restarted');
+          break;
         case 'child.gave-up': log.error({ stream: e.id, code: 'CK_ERR_ACTOR_CRASHED', error: e.error.message }, 'actor stopped: past its restart intensity'); break;
         case 'child.exited': log.info({ stream: e.id, outcome: e.exit.outcome, ...(e.exit.error ? { code: e.exit.error.code, error: e.exit.error.message } : {}) }, 'actor exited'); break;
         default: break;
@@ -79,6 +103,40 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
     },
   });
   const testCrash = parseTestCrash(process.env.CANDLEKEEP_TEST_CRASH);
+
+  let signalled = false;
+  let storeOpen = true;
+  view = {
+    dataRoot: config.dataRoot,
+    streams: config.streams,
+    settleMs: config.fetcher.settleMs,
+    summary: (g) => store.summary(g),
+    child: (name) => supervisor.statuses().get(name),
+    writer,
+    budgets,
+    ready() {
+      const why: string[] = [];
+      if (!storeOpen) why.push('LMDB is closed');
+      if (pool.threads.length === 0) why.push('no worker threads');
+      if (signalled) why.push('stopping');
+      return { ok: why.length === 0, why };
+    },
+    now(venue) {
+      const t = exchangeTime.get(venue);
+      return t ? t.exchangeNow + (Date.now() - t.at) : Date.now();
+    },
+  };
+  let server: ObservabilityServer | null = null;
+  try {
+    server = await startHttpServer(config.http.host, config.http.port, metrics.registry, () => view);
+  } catch (err) {
+    log.error({ code: (err as CkError).code, error: (err as Error).message }, 'http server failed to start');
+    await pool.destroy();
+    await writer.close();
+    lock.release();
+    throw err;
+  }
+  log.info({ streams: config.streams.length, threads, dataRoot: config.dataRoot, mode: o.mode, http: server.url }, 'candlekeep started');
 
   for (const stream of config.streams) {
     let port: import('node:worker_threads').MessagePort | null = null;
@@ -111,9 +169,7 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
       },
     });
   }
-  log.info({ streams: config.streams.length, threads, dataRoot: config.dataRoot, mode: o.mode }, 'candlekeep started');
 
-  let signalled = false;
   const onSignal = (signal: string) => {
     if (signalled) return;
     signalled = true;
@@ -133,6 +189,8 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
     await Promise.race([writer.drain(), new Promise((r) => setTimeout(r, SHUTDOWN_MS).unref())]);
     await pool.destroy();
     await writer.close();
+    storeOpen = false;
+    await server.close();
     lock.release();
   }
 

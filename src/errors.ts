@@ -17,6 +17,7 @@ export const ERRORS = {
   CK_ERR_NO_DATA: { exit: 2, retryable: false, meaning: 'The data root holds no candlekeep store (wrong --config or --data-root?).' },
   CK_ERR_STREAM_NOT_FOUND: { exit: 2, retryable: false, meaning: '`export --stream` names no stored stream (the closest is suggested).' },
   CK_ERR_DATA_ROOT_LOCKED: { exit: 2, retryable: false, meaning: 'Another candlekeep daemon holds the data root (see `daemon.lock`); also stops `rebuild-manifest` while a daemon runs.' },
+  CK_ERR_HTTP_LISTEN: { exit: 2, retryable: false, meaning: 'The metrics/health server cannot listen on `http.host:http.port` (in use, or not allowed).' },
   CK_ERR_UNKNOWN_SYMBOL: { exit: 2, retryable: false, meaning: 'The exchange does not list the symbol (Binance -1121); its streams stop.' },
   CK_ERR_INVALID_INTERVAL: { exit: 2, retryable: false, meaning: 'The exchange rejects the interval (Binance -1120).' },
   CK_ERR_EXCHANGE_REJECTED: { exit: 1, retryable: false, meaning: 'The exchange answered 4xx with an error code that retrying cannot fix (-1100, -1102, -1104, -1130, ...).' },

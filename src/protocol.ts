@@ -1,7 +1,7 @@
 // Every message that crosses a thread, as discriminated unions on `type`.
 // Commands are imperative (`writer.commit`), events and replies past tense
 // (`writer.committed`). Plain data only: errors travel as WireError.
-import type { WireError } from './errors.js';
+import type { ErrorCode, WireError } from './errors.js';
 import type { SliceSpec } from './slices.js';
 import type { RowFacts } from './venues/venue.js';
 
@@ -28,6 +28,21 @@ export type FetcherMessage =
       facts: RowFacts;
       fetchedAt: number;
       nextDueAt: number | null;
+    }
+  | {
+      type: 'fetcher.request';
+      /** Endpoint name, or `time` for the clock sync. */
+      endpoint: string;
+      /** HTTP status, or 0 when no response came (timeout, reset). */
+      status: number;
+      /** The error the attempt ended in, null on success. */
+      code: ErrorCode | null;
+      /** For CK_ERR_VALIDATION: which check failed (`ohlc`, `outside-window`, ...). */
+      reason: string | null;
+      durationMs: number;
+      bytes: number;
+      /** The fetcher's estimate of the exchange's clock when the answer came (0 when none came). */
+      exchangeNow: number;
     }
   | { type: 'writer.fail'; id: number; slice: SliceSpec; error: WireError; attempts: number; nextDueAt: number }
   | { type: 'fetcher.logged'; level: LogLevel; msg: string; fields: Record<string, unknown> };

@@ -20,7 +20,8 @@ export function tempDir(prefix = 'ck-'): string {
 
 export function writeConfig(dir: string, config: Record<string, unknown>): string {
   const path = join(dir, 'symbols.json');
-  writeFileSync(path, JSON.stringify({ dataRoot: './data', logging: { level: 'info' }, ...config }, null, 2));
+  // Port 0: every daemon of a parallel test run gets its own metrics port.
+  writeFileSync(path, JSON.stringify({ dataRoot: './data', logging: { level: 'info' }, http: { port: 0 }, ...config }, null, 2));
   return path;
 }
 
@@ -31,14 +32,25 @@ export interface RunResult {
   stderr: string;
 }
 
-export function spawnCandlekeep(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<RunResult> } {
+export function spawnCandlekeep(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<RunResult>; output: () => string } {
   const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const done = new Promise<RunResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, done };
+  return { child, done, output: () => stdout };
+}
+
+/** Waits for the daemon's "candlekeep started" line and returns its metrics/health URL. */
+export async function daemonUrl(output: () => string, timeoutMs = 20_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const line = output().split('\n').find((l) => l.includes('"msg":"candlekeep started"'));
+    if (line) return (JSON.parse(line) as { http: string }).http;
+    if (Date.now() > until) throw new Error(`daemon did not start; output: ${output().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 export function runCandlekeep(args: string[], env: Record<string, string> = {}): Promise<RunResult> {

@@ -33,6 +33,14 @@ describe('README', () => {
     for (const k of keys) expect(readme, k).toContain(`| \`${k}\` |`);
   });
 
+  it('has a row for every metric candlekeep registers', async () => {
+    const { Metrics } = await import('../../src/observe.js');
+    const json = await new Metrics(() => null).registry.getMetricsAsJSON();
+    const own = json.map((m) => m.name).filter((n) => !/^candlekeep_(process|nodejs)_/.test(n));
+    expect(own.length).toBeGreaterThan(25);
+    for (const name of own) expect(readme, name).toMatch(new RegExp(`\\| \`${name}\` \\| (counter|gauge|histogram) \\|`));
+  });
+
   it('documents every subcommand and every flag', () => {
     for (const c of COMMANDS) {
       expect(readme).toMatch(new RegExp(`\\| \`${c.name}\``));
