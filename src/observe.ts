@@ -176,13 +176,13 @@ export class Metrics {
     this.commitBatch = new client.Histogram({ name: 'candlekeep_commit_batch_size', help: 'Slices committed per LMDB transaction.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: r });
     this.commitFailures = new client.Counter({ name: 'candlekeep_commit_failures_total', help: 'LMDB transactions that failed (disk full, ...); their slices are retried.', registers: r });
     this.restarts = new client.Counter({ name: 'candlekeep_actor_restarts_total', help: 'Fetcher actors restarted by the supervisor after a crash.', labelNames: ['stream'], registers: r });
-    const view = this.view;
+    const readView = this.view;
     const seen = this.seenEvents;
     this.venueEvents = new client.Counter({
       name: 'candlekeep_rate_limit_events_total', help: 'Times the venue told candlekeep off: 429 (rate limited), 418 (banned), 403 (WAF).', labelNames: ['venue', 'kind'], registers: r,
       // Counted in the shared budgets by whichever worker thread saw them; brought up to date on scrape.
       collect() {
-        const v = view();
+        const v = readView();
         if (!v) return;
         for (const b of v.budgets.values()) {
           const s = b.snapshot();
@@ -196,7 +196,7 @@ export class Metrics {
     });
 
     const gauge = (name: string, help: string, labelNames: readonly string[], collect: (g: client.Gauge, v: DaemonView) => void) =>
-      new client.Gauge({ name, help, labelNames, registers: r, collect() { const v = view(); if (v) { this.reset(); collect(this, v); } } });
+      new client.Gauge({ name, help, labelNames, registers: r, collect() { const v = readView(); if (v) { this.reset(); collect(this, v); } } });
 
     gauge('candlekeep_stream_slices', 'Slices of each stream by status (ok, partial, failed, pending up to now).', [...STREAM_LABELS, 'status'], (g, v) => {
       for (const s of v.streams) {
