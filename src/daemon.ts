@@ -197,7 +197,8 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
   const exits = new Map([...supervisor.statuses()].map(([id, s]) => [id, s.lastExit]));
   const statuses = [...supervisor.statuses().values()];
   const allGood = statuses.every((s) => s.state !== 'failed' && (s.lastExit?.outcome === 'caught-up' || s.lastExit?.outcome === 'end-reached' || (signalled && s.lastExit?.outcome === 'stopped')));
-  log.info({ ok: allGood }, 'candlekeep stopped');
+  const usage = process.resourceUsage(); // the whole process: main thread and every worker
+  log.info({ ok: allGood, cpuUserMs: Math.round(usage.userCPUTime / 1000), cpuSystemMs: Math.round(usage.systemCPUTime / 1000), maxRssKb: usage.maxRSS }, 'candlekeep stopped');
   await new Promise<void>((resolve) => log.flush(() => resolve()));
   return { exitCode: allGood ? 0 : 1, exits };
 }

@@ -37,6 +37,8 @@ export interface MockExchangeOptions {
   faults?: FaultOptions;
   /** limit > 1000: `reject` with -1130 or `cap` at 1000 (Binance's behaviour is unconfirmed). */
   overLimit?: 'reject' | 'cap';
+  /** Keep each rendered 200 body by URL and serve it again (benchmarks: a held clock, no faults). */
+  cacheResponses?: boolean;
   /** Answer every data request from a client IP with 403 HTML (WAF). */
   waf403?: boolean;
 }
@@ -74,6 +76,7 @@ export class MockExchange {
   private readonly csv = new Map<string, CsvCandles>();
   private readonly symbols = new Map<string, MockSymbol>();
   private readonly delisted = new Set<string>();
+  private readonly rendered = new Map<string, string>();
   private server: Server | null = null;
   private readonly sockets = new Set<import('node:net').Socket>();
   maintenance: MaintenanceWindow[];
@@ -211,7 +214,10 @@ export class MockExchange {
     let body: string;
     try {
       const micro = req.headers['x-mbx-time-unit'] === 'MICROSECOND';
-      body = route.handle(this, params, now, micro, fault);
+      const key = this.o.cacheResponses && !fault ? `${micro ? 'us' : 'ms'}${req.url}` : null;
+      const cached = key === null ? undefined : this.rendered.get(key);
+      body = cached ?? route.handle(this, params, now, micro, fault);
+      if (key !== null && cached === undefined) this.rendered.set(key, body);
     } catch (err) {
       if (!(err instanceof BinanceError)) throw err;
       status = err.status;

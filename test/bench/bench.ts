@@ -1,0 +1,376 @@
+// `npm run bench`: candlekeep against baselines measured in the same run, on
+// the same mock exchange (its own process, pre-rendered responses). Prints a
+// table of medians and ratios and writes test/bench/results.json.
+//   1. unthrottled backfill of one symbol-year of 1m klines vs undici
+//      fetch-only and ccxt's fetchOHLCV loop (rate limiter off)
+//   2. throttled backfill on Binance's limits scaled in time: budget use, 429s
+//      (and ccxt with its default rate limiter)
+//   3. scale: 1002 streams following in real time: RSS, CPU, close->fetch latency
+//   4. restart over a manifest of 1M slices: time to the first new request
+//   5. export: rows/s to CSV and Parquet
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from 'undici';
+import { exportStream } from '../../storage/export/export.js';
+import { ManifestStore, type CommitItem } from '../../storage/manifest-store.js';
+import { listStreams } from '../../storage/stream-reader.js';
+import { sliceAt, type StreamGeometry } from '../../src/slices.js';
+import { MAIN, tempDir, writeConfig } from '../support/daemon-harness.js';
+import type { RateLimitDecl } from '../support/mock-rate-limits.js';
+import type { BenchMockOptions, BenchMockStats } from './mock-process.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const HUGE: RateLimitDecl[] = [
+  { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 100_000_000 },
+  { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 100_000_000 },
+];
+const results: Record<string, unknown> = {};
+const table: Array<[string, string, string]> = [];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+class BenchMock {
+  private constructor(private readonly child: ChildProcess, readonly url: string) {}
+
+  static start(o: BenchMockOptions): Promise<BenchMock> {
+    const child = fork(new URL('./mock-process.ts', import.meta.url).pathname, [JSON.stringify(o)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    return new Promise((resolve, reject) => {
+      child.once('message', (m: { url: string }) => resolve(new BenchMock(child, m.url)));
+      child.once('exit', (code) => reject(new Error(`mock exited ${code}`)));
+    });
+  }
+
+  private ask<T>(msg: Record<string, unknown>, type: string): Promise<T> {
+    return new Promise((resolve) => {
+      const on = (m: { type: string; stats?: T }) => {
+        if (m.type !== type) return;
+        this.child.off('message', on);
+        resolve((m.stats ?? m) as T);
+      };
+      this.child.on('message', on);
+      this.child.send(msg);
+    });
+  }
+
+  stats(withTimes = false): Promise<BenchMockStats> {
+    return this.ask({ type: 'stats', withTimes }, 'stats');
+  }
+
+  reset(): Promise<unknown> {
+    return this.ask({ type: 'reset' }, 'reset');
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.send({ type: 'stop' });
+    });
+  }
+}
+
+interface DaemonRun {
+  wallMs: number;
+  cpuMs: number;
+  maxRssKb: number;
+  code: number | null;
+  out: string;
+}
+
+function runDaemon(args: string[]): Promise<DaemonRun> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => {
+    const wallMs = performance.now() - t0;
+    const last = out.split('\n').find((l) => l.includes('"msg":"candlekeep stopped"'));
+    const u = last ? (JSON.parse(last) as { cpuUserMs: number; cpuSystemMs: number; maxRssKb: number }) : { cpuUserMs: NaN, cpuSystemMs: NaN, maxRssKb: NaN };
+    resolve({ wallMs, cpuMs: u.cpuUserMs + u.cpuSystemMs, maxRssKb: u.maxRssKb, code, out });
+  }));
+}
+
+function symbolYear(url: string, dir: string, extra: Record<string, unknown> = {}): string {
+  return writeConfig(dir, {
+    venues: { binance: { baseUrl: url } },
+    streams: [{ venue: 'binance', endpoint: 'klines', symbols: ['BTCUSDT'], intervals: ['1m'], start: '2023-01-01', end: '2024-01-01' }],
+    fetcher: { concurrency: 8, maxUncommitted: 16 },
+    logging: { level: 'info' },
+    ...extra,
+  });
+}
+
+const YEAR: StreamGeometry = { venue: 'binance', endpoint: 'klines', symbol: 'BTCUSDT', interval: '1m', anchorMs: Date.UTC(2023, 0, 1), endMs: Date.UTC(2024, 0, 1), limit: 1000 };
+const YEAR_ROWS = 525_600;
+
+async function fetchOnly(url: string, lanes = 8): Promise<number> {
+  const agent = new Agent({ connections: lanes, keepAliveTimeout: 30_000 });
+  const urls: string[] = [];
+  for (let i = 0; ; i++) {
+    const s = sliceAt(YEAR, i);
+    if (!s) break;
+    urls.push(`/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=${s.startMs}&endTime=${s.endMs}&limit=1000`);
+  }
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: lanes }, async () => {
+    while (next < urls.length) {
+      const res = await agent.request({ origin: url, path: urls[next++]!, method: 'GET' });
+      await res.body.arrayBuffer();
+    }
+  }));
+  const ms = performance.now() - t0;
+  await agent.close();
+  return ms;
+}
+
+async function ccxtLoop(url: string, symbol: string, from: number, to: number, enableRateLimit: boolean, stopAfterMs = Infinity): Promise<{ ms: number; rows: number }> {
+  const { default: ccxt } = await import('ccxt');
+  const ex = new ccxt.binance({ enableRateLimit, options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false } });
+  const api = ex.urls.api as Record<string, string>;
+  for (const k of Object.keys(api)) if (api[k]!.includes('api.binance.com/api/v3')) api[k] = `${url}/api/v3`;
+  await ex.loadMarkets();
+  const t0 = performance.now();
+  let since = from;
+  let rows = 0;
+  while (since < to && performance.now() - t0 < stopAfterMs) {
+    const o = await ex.fetchOHLCV(symbol, '1m', since, 1000);
+    if (o.length === 0) break;
+    rows += o.filter((r) => (r[0] as number) < to).length;
+    since = (o[o.length - 1]![0] as number) + 60_000;
+  }
+  return { ms: performance.now() - t0, rows };
+}
+
+async function caseUnthrottled(): Promise<string> {
+  const mock = await BenchMock.start({ symbols: [{ symbol: 'BTCUSDT', listedAt: Date.UTC(2017, 7, 17) }], clock: { start: Date.UTC(2024, 0, 2), held: true }, limits: HUGE, cacheResponses: true });
+  await fetchOnly(mock.url); // renders every response once (not timed)
+  const fetchMs: number[] = [];
+  const ck: DaemonRun[] = [];
+  const ccxt: number[] = [];
+  let lastRoot = '';
+  for (let run = 0; run < RUNS; run++) {
+    fetchMs.push(await fetchOnly(mock.url));
+    const dir = tempDir('ck-bench-');
+    const r = await runDaemon(['backfill', '--config', symbolYear(mock.url, dir)]);
+    if (r.code !== 0) throw new Error(`candlekeep backfill failed: ${r.out.slice(-2000)}`);
+    ck.push(r);
+    if (lastRoot) rmSync(join(lastRoot, '..'), { recursive: true, force: true });
+    lastRoot = join(dir, 'data');
+    const c = await ccxtLoop(mock.url, 'BTC/USDT', YEAR.anchorMs, YEAR.endMs!, false);
+    if (c.rows !== YEAR_ROWS) throw new Error(`ccxt fetched ${c.rows} rows`);
+    ccxt.push(c.ms);
+  }
+  await mock.stop();
+  const store = ManifestStore.open(lastRoot, { readOnly: true });
+  const stored = listStreams(store)[0]!.summary.rows;
+  await store.store.root.close();
+  if (stored !== YEAR_ROWS) throw new Error(`candlekeep stored ${stored} rows`);
+  const fetchRate = YEAR_ROWS / (median(fetchMs) / 1000);
+  const ckRate = YEAR_ROWS / (median(ck.map((r) => r.wallMs)) / 1000);
+  const ccxtRate = YEAR_ROWS / (median(ccxt) / 1000);
+  const cpuPerM = median(ck.map((r) => r.cpuMs)) / 1000 / (YEAR_ROWS / 1e6);
+  const rss = median(ck.map((r) => r.maxRssKb)) / 1024;
+  results.unthrottled = { rows: YEAR_ROWS, runs: RUNS, fetchOnlyRowsPerS: fetchRate, candlekeepRowsPerS: ckRate, ccxtRowsPerS: ccxtRate, ratioToFetchOnly: ckRate / fetchRate, ratioToCcxt: ckRate / ccxtRate, cpuSecondsPerMillionRows: cpuPerM, peakRssMiB: rss, wallMs: { fetchOnly: fetchMs, candlekeep: ck.map((r) => r.wallMs), ccxt } };
+  table.push(
+    ['1 unthrottled: fetch-only (undici, 8 in flight)', `${fmt(fetchRate)} rows/s`, 'baseline'],
+    ['1 unthrottled: ccxt fetchOHLCV loop (no limiter)', `${fmt(ccxtRate)} rows/s`, 'baseline'],
+    ['1 unthrottled: candlekeep end to end (durable)', `${fmt(ckRate)} rows/s`, `${fmt((ckRate / fetchRate) * 100, 1)}% of fetch-only (target >= 50%), ${fmt(ckRate / ccxtRate, 2)}x ccxt (target >= 2x)`],
+    ['1 unthrottled: candlekeep CPU per million rows', `${fmt(cpuPerM, 2)} CPU-s`, 'target <= 2'],
+    ['1 unthrottled: candlekeep peak RSS', `${fmt(rss)} MiB`, ''],
+  );
+  return lastRoot;
+}
+
+function caseExport(root: string): void {
+  const store = ManifestStore.open(root, { readOnly: true });
+  const s = listStreams(store)[0]!;
+  const out = tempDir('ck-bench-export-');
+  const rate = (format: 'csv' | 'parquet') => {
+    const times: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const t0 = performance.now();
+      const r = exportStream(store, s, join(out, `x.${format}`), { format, fromMs: -Infinity, toMs: Infinity, header: false, gaps: 'report' });
+      times.push(performance.now() - t0);
+      if (r.rows !== YEAR_ROWS) throw new Error(`export wrote ${r.rows} rows`);
+    }
+    return YEAR_ROWS / (median(times) / 1000);
+  };
+  const csv = rate('csv');
+  const parquet = rate('parquet');
+  void store.store.root.close();
+  rmSync(out, { recursive: true, force: true });
+  results.export = { rows: YEAR_ROWS, csvRowsPerS: csv, parquetRowsPerS: parquet };
+  table.push(['5 export to CSV', `${fmt(csv)} rows/s`, 'target >= 1,000,000'], ['5 export to Parquet', `${fmt(parquet)} rows/s`, '']);
+}
+
+async function caseThrottled(): Promise<void> {
+  const window = 1000;
+  const limit = 300; // Binance's 6000 weight per minute, scaled to 300 per second
+  const cap = Math.floor(limit * 0.9);
+  const symbols = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT', 'XRPUSDT', 'ADAUSDT', 'DOGEUSDT', 'AVAXUSDT'];
+  const end = Date.UTC(2024, 0, 1);
+  const days = Number(process.env.BENCH_THROTTLED_DAYS ?? 72); // about 65 windows of work at the cap
+  const mock = await BenchMock.start({
+    symbols: symbols.map((symbol) => ({ symbol, listedAt: Date.UTC(2017, 7, 17) })), clock: { start: end + 86_400_000, held: true },
+    limits: [{ rateLimitType: 'REQUEST_WEIGHT', interval: 'SECOND', intervalNum: 1, limit }, { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 10_000_000 }], cacheResponses: true,
+  });
+  const dir = tempDir('ck-bench-');
+  const cfg = writeConfig(dir, {
+    venues: { binance: { baseUrl: mock.url } },
+    streams: [{ venue: 'binance', endpoint: 'klines', symbols, intervals: ['1m'], start: new Date(end - days * 86_400_000).toISOString(), end: new Date(end).toISOString(), limit: 100 }],
+    logging: { level: 'info' },
+  });
+  const r = await runDaemon(['backfill', '--config', cfg]);
+  if (r.code !== 0) throw new Error(`throttled backfill failed: ${r.out.slice(-2000)}`);
+  const st = await mock.stats();
+  const windows = (st.lastAt! - st.firstAt!) / window;
+  const share = st.weight / (windows * cap);
+  await mock.reset();
+  const c = await ccxtLoop(mock.url, 'BTC/USDT', end - days * 86_400_000, end, true, 20_000);
+  const cs = await mock.stats();
+  const ccxtShare = cs.weight / (((cs.lastAt! - cs.firstAt!) / window) * cap);
+  await mock.stop();
+  rmSync(dir, { recursive: true, force: true });
+  results.throttled = { limitPerWindow: limit, windowMs: window, budgetPerWindow: cap, windows, weight: st.weight, share, status429: st.byStatus['429'] ?? 0, status418: st.byStatus['418'] ?? 0, ccxt: { share: ccxtShare, rowsPerS: c.rows / (c.ms / 1000), status429: cs.byStatus['429'] ?? 0 } };
+  table.push(
+    [`2 throttled (${limit} weight/${window} ms, budget ${cap}): candlekeep`, `${fmt(share * 100, 1)}% of budget over ${fmt(windows)} windows`, `429s: ${st.byStatus['429'] ?? 0}, 418s: ${st.byStatus['418'] ?? 0} (targets >= 95%, 0)`],
+    ['2 throttled: ccxt with its default rate limiter', `${fmt(ccxtShare * 100, 1)}% of budget`, `429s: ${cs.byStatus['429'] ?? 0}`],
+  );
+}
+
+function procStat(pid: number): { cpuMs: number; rssKb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const ticks = Number(stat[11]) + Number(stat[12]); // utime + stime, in clock ticks (100/s)
+  return { cpuMs: ticks * 10, rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)![1]) };
+}
+
+async function caseScale(): Promise<void> {
+  const n = 334;
+  const symbols = Array.from({ length: n }, (_, i) => `S${String(i).padStart(4, '0')}USDT`);
+  const now = Date.now();
+  const mock = await BenchMock.start({ symbols: symbols.map((symbol) => ({ symbol, listedAt: now - 86_400_000 })), clock: { start: now, held: false }, limits: [
+    { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 6000 },
+    { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 300_000 },
+  ], cacheResponses: false });
+  const dir = tempDir('ck-bench-');
+  const cfg = writeConfig(dir, {
+    venues: { binance: { baseUrl: mock.url } },
+    streams: [{ venue: 'binance', endpoint: 'klines', symbols, intervals: ['1m', '3m', '5m'], start: new Date(now - 3_600_000).toISOString() }],
+    logging: { level: 'info' },
+  });
+  const child = spawn(process.execPath, [MAIN, 'run', '--config', cfg], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const seconds = Number(process.env.BENCH_SCALE_SECONDS ?? 150);
+  await new Promise((r) => setTimeout(r, 60_000)); // start-up and the one-hour backfill settle
+  await mock.reset();
+  const a = procStat(child.pid!);
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, (seconds - 60) * 1000));
+  const b = procStat(child.pid!);
+  const t1 = Date.now();
+  const st = await mock.stats(true);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.on('close', r));
+  await mock.stop();
+  rmSync(dir, { recursive: true, force: true });
+  // close -> fetch: for each 1m stream and each minute boundary in the window, the first request after it
+  const lat: number[] = [];
+  const firstAfter = new Map<string, number>();
+  for (const [at, symbol, interval] of st.times!) {
+    if (interval !== '1m') continue;
+    const boundary = Math.floor(at / 60_000) * 60_000;
+    if (boundary < t0) continue;
+    const k = `${symbol}@${boundary}`;
+    if (!firstAfter.has(k)) firstAfter.set(k, at - boundary);
+  }
+  lat.push(...firstAfter.values());
+  const cpuPerMin = ((b.cpuMs - a.cpuMs) / (t1 - t0)) * 60_000 / 1000;
+  results.scale = { streams: n * 3, followSeconds: (t1 - t0) / 1000, rssMiB: b.rssKb / 1024, cpuSecondsPerMinute: cpuPerMin, cpuShareOfCore: cpuPerMin / 60, closeToFetchMs: { samples: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99) }, requests: st.klines, byStatus: st.byStatus };
+  table.push(
+    [`3 scale: ${n * 3} streams following`, `RSS ${fmt(b.rssKb / 1024)} MiB, ${fmt(cpuPerMin, 1)} CPU-s/min (${fmt((cpuPerMin / 60) * 100, 1)}% of a core)`, `429s: ${st.byStatus['429'] ?? 0}`],
+    ['3 scale: candle close -> fetched (1m streams, settleMs 1000)', `p50 ${fmt(percentile(lat, 50))} ms, p99 ${fmt(percentile(lat, 99))} ms`, `${lat.length} closes`],
+  );
+}
+
+async function caseRestart(): Promise<void> {
+  const streams = 4;
+  const per = 250_000;
+  const anchor = Date.UTC(2023, 0, 1);
+  const dir = tempDir('ck-bench-');
+  const root = join(dir, 'data');
+  const store = ManifestStore.open(root);
+  const symbols = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT'].slice(0, streams);
+  const t0 = performance.now();
+  for (const symbol of symbols) {
+    const g: StreamGeometry = { venue: 'binance', endpoint: 'klines', symbol, interval: '1m', anchorMs: anchor, endMs: null, limit: 1 };
+    for (let from = 0; from < per; from += 10_000) {
+      const items: CommitItem[] = [];
+      for (let i = from; i < Math.min(per, from + 10_000); i++) {
+        const s = sliceAt(g, i)!;
+        items.push({ stream: g, payload: null, record: {
+          status: 'ok', key: s.key, id: s.id, startMs: s.startMs, endMs: s.endMs, limit: 1, rows: 1, firstOpen: s.startMs, lastOpen: s.startMs, lastClosedClose: s.endMs,
+          gaps: [], anomalies: [], fetchedAt: Date.now(), attempts: 0, error: null, nextDueAt: null, hasPayload: true, payloadHash: null,
+        } });
+      }
+      await store.commit(items, Date.now());
+    }
+  }
+  await store.close();
+  const buildMs = performance.now() - t0;
+  const storedEnd = anchor + per * 60_000;
+  const mock = await BenchMock.start({ symbols: symbols.map((symbol) => ({ symbol, listedAt: Date.UTC(2017, 7, 17) })), clock: { start: storedEnd + 30 * 60_000 + 5000, held: true }, limits: HUGE, cacheResponses: false });
+  const cfg = writeConfig(dir, {
+    venues: { binance: { baseUrl: mock.url } },
+    streams: [{ venue: 'binance', endpoint: 'klines', symbols, intervals: ['1m'], start: new Date(anchor).toISOString(), limit: 1 }],
+    logging: { level: 'info' },
+  });
+  const times: number[] = [];
+  let old = 0;
+  for (let run = 0; run < RUNS; run++) {
+    await mock.reset();
+    const started = Date.now();
+    const r = await runDaemon(['backfill', '--config', cfg]);
+    if (r.code !== 0) throw new Error(`restart backfill failed: ${r.out.slice(-2000)}`);
+    const st = await mock.stats(true);
+    times.push(st.firstAt! - started);
+    old += st.times!.filter(([, , , startTime]) => Number(startTime) < storedEnd).length;
+  }
+  await mock.stop();
+  rmSync(dir, { recursive: true, force: true });
+  results.restart = { slices: streams * per, buildMs, firstNewRequestMs: times, medianMs: median(times), requestsForCompletedSlices: old };
+  table.push([`4 restart over ${fmt(streams * per)} stored slices`, `first new request after ${fmt(median(times))} ms`, `requests for ok slices: ${old} (targets <= 1000 ms, 0)`]);
+}
+
+const cases: Array<[string, () => Promise<void>]> = [
+  ['unthrottled', async () => caseExport(await caseUnthrottled())],
+  ['throttled', caseThrottled],
+  ['restart', caseRestart],
+  ['scale', caseScale],
+];
+for (const [name, fn] of cases) {
+  if (ONLY && !ONLY.includes(name)) continue;
+  process.stderr.write(`bench: ${name}...\n`);
+  await fn();
+}
+
+const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
+writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify({ machine, runs: RUNS, results }, null, 2) + '\n');
+const w0 = Math.max(...table.map((r) => r[0].length));
+const w1 = Math.max(...table.map((r) => r[1].length));
+console.log(`\ncandlekeep bench: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date} (medians of ${RUNS} runs)\n`);
+for (const [a, b, c] of table) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`);
