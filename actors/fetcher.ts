@@ -4,12 +4,12 @@
 // opens LMDB. Expected faults (HTTP errors, timeouts, 429) are handled here
 // with backoff; only bugs make it throw (and the supervisor restart it).
 import type { MessagePort } from 'node:worker_threads';
-import { Packr } from 'msgpackr';
 import { systemClock, type Clock } from '../src/clock.js';
 import { CkError, toWireError, type ErrorCode, type WireError } from '../src/errors.js';
 import { ExchangeClock } from '../src/exchange-clock.js';
 import { ExchangeHttp, type HttpSettings } from '../src/http/exchange-http.js';
-import { finality, payloadHash } from '../src/finality.js';
+import { finality } from '../src/finality.js';
+import { encodePayload } from '../src/payload.js';
 import type { PayloadMeta, PlannedSlice } from '../src/protocol.js';
 import type { StreamGeometry } from '../src/slices.js';
 import { venueByName } from '../src/venues/index.js';
@@ -56,7 +56,6 @@ const PERMANENT = new Set(['CK_ERR_UNKNOWN_SYMBOL', 'CK_ERR_INVALID_INTERVAL', '
 /** Answers that stop the whole venue; they are not the slice's fault, so they do not count as attempts. */
 const VENUE_STOPS: Partial<Record<ErrorCode, StopReason>> = { CK_ERR_RATE_LIMITED: 'rate-limited', CK_ERR_WAF_BLOCKED: 'waf-blocked', CK_ERR_IP_BANNED: 'banned' };
 
-const packr = new Packr({ useRecords: false, moreTypes: true });
 const httpByThread = new Map<string, ExchangeHttp>();
 
 function httpFor(settings: HttpSettings): ExchangeHttp {
@@ -151,23 +150,18 @@ class Fetcher {
     try {
       const res = await this.http.get(url);
       status = res.status;
-      bytes = res.body.length;
+      bytes = res.size;
       this.budget.observe(res.headers, ticket);
       const exchangeNow = this.exchange.atResponse(res.receivedAt, header(res.headers, 'date'));
       if (res.status !== 200) throw this.venue.classify(res.status, res.headers, res.body.toString('utf8'));
-      let body: unknown;
-      try {
-        body = JSON.parse(res.body.toString('utf8'));
-      } catch (cause) {
-        throw new CkError('CK_ERR_RESPONSE_MALFORMED', `${this.endpoint.path}: body is not JSON`, { cause });
-      }
+      const meta: PayloadMeta = { url, key: slice.key, fetchedAt, serverTime: exchangeNow, httpStatus: res.status };
+      // The body is copied once, from the socket's chunks into the payload that is stored; validation reads it there.
+      const { bytes: payload, body } = encodePayload(meta, res.chunks, res.size);
       const facts = this.endpoint.validate(body, { slice, interval: stream.interval, exchangeNow });
       this.writer.observe({ endpoint: this.endpoint.name, status, code: null, reason: null, durationMs: Date.now() - fetchedAt, bytes, exchangeNow });
       const { status: sliceStatus, nextDueAt } = finality(slice.endMs, facts, exchangeNow, stream.interval, settings.settleMs);
-      const meta: PayloadMeta = { url, key: slice.key, fetchedAt, serverTime: exchangeNow, httpStatus: res.status };
-      const payload = new Uint8Array(packr.pack({ meta, rows: body })); // own buffer, so it can be transferred
       await this.uncommitted.acquire();
-      const commit = this.writer.commit(slice, sliceStatus, payload, payloadHash(payload), facts, fetchedAt, nextDueAt)
+      const commit = this.writer.commit(slice, sliceStatus, payload, facts, fetchedAt, nextDueAt)
         .then(
           () => this.afterCommit(),
           (err: unknown) => this.writer.log('error', 'commit rejected', { sliceKey: slice.key, error: toWireError(err).message }),

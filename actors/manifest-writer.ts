@@ -3,6 +3,7 @@
 // commits; commits that arrive together share one LMDB transaction.
 import type { MessagePort } from 'node:worker_threads';
 import { toWireError, type WireError } from '../src/errors.js';
+import { payloadHash } from '../src/finality.js';
 import { assertNever, type FetcherMessage, type MainMessage } from '../src/protocol.js';
 import { sliceAt, sliceIndexAt, streamName, type StreamGeometry } from '../src/slices.js';
 import type { CommitItem } from '../storage/manifest-store.js';
@@ -68,7 +69,7 @@ export class ManifestWriter {
           status: msg.status, key: slice.key, id: slice.id, startMs: slice.startMs, endMs: slice.endMs, limit: slice.limit,
           rows: facts.rows, firstOpen: facts.firstOpen, lastOpen: facts.lastOpen, lastClosedClose: facts.lastClosedClose,
           gaps: facts.gaps, anomalies: facts.anomalies, fetchedAt: msg.fetchedAt, attempts: 0, error: null,
-          nextDueAt: msg.nextDueAt, hasPayload: true, payloadHash: msg.payloadHash,
+          nextDueAt: msg.nextDueAt, hasPayload: true, payloadHash: payloadHash(msg.payload), // hashed here: the main thread has spare CPU
         };
         this.enqueue({ item: { stream, record, payload: msg.payload }, plan: this.planFor(stream), reply, id: msg.id });
         return;
@@ -84,7 +85,7 @@ export class ManifestWriter {
         return;
       }
       case 'fetcher.logged':
-      case 'fetcher.request':
+      case 'fetcher.requests':
         this.events.onOther(stream.name, msg);
         return;
       default:

@@ -2,7 +2,7 @@
 // writer, logs to the main logger, and the stop command from the supervisor.
 import type { MessagePort } from 'node:worker_threads';
 import { fromWireError, type WireError } from '../src/errors.js';
-import { assertNever, type FetcherMessage, type LogLevel, type MainMessage } from '../src/protocol.js';
+import { assertNever, type FetcherMessage, type LogLevel, type MainMessage, type RequestObservation } from '../src/protocol.js';
 import type { SliceSpec } from '../src/slices.js';
 import type { RowFacts } from '../src/venues/venue.js';
 
@@ -14,6 +14,9 @@ export class WriterClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private stopRequested = false;
+  /** Request observations go to the main thread in batches (one message per 64, or every 250 ms). */
+  private observed: RequestObservation[] = [];
+  private observeTimer: NodeJS.Timeout | null = null;
   /** Resolves when the supervisor asks this actor to stop. */
   readonly stopped: Promise<void>;
   private onStop!: () => void;
@@ -31,9 +34,9 @@ export class WriterClient {
     return this.request({ type: 'writer.plan', now, max }) as Promise<Planned>;
   }
 
-  async commit(slice: SliceSpec, status: 'ok' | 'partial', payload: Uint8Array, payloadHash: string, facts: RowFacts, fetchedAt: number, nextDueAt: number | null): Promise<void> {
+  async commit(slice: SliceSpec, status: 'ok' | 'partial', payload: Uint8Array, facts: RowFacts, fetchedAt: number, nextDueAt: number | null): Promise<void> {
     // The payload's buffer moves to the main thread instead of being copied.
-    await this.request({ type: 'writer.commit', slice, status, payload, payloadHash, facts, fetchedAt, nextDueAt }, [payload.buffer as ArrayBuffer]);
+    await this.request({ type: 'writer.commit', slice, status, payload, facts, fetchedAt, nextDueAt }, [payload.buffer as ArrayBuffer]);
   }
 
   async fail(slice: SliceSpec, error: WireError, attempts: number, nextDueAt: number): Promise<void> {
@@ -41,8 +44,18 @@ export class WriterClient {
   }
 
   /** One HTTP attempt, for the main thread's metrics. */
-  observe(m: Omit<Extract<FetcherMessage, { type: 'fetcher.request' }>, 'type'>): void {
-    this.port.postMessage({ type: 'fetcher.request', ...m } satisfies FetcherMessage);
+  observe(m: RequestObservation): void {
+    this.observed.push(m);
+    if (this.observed.length >= 64) this.flushObserved();
+    else this.observeTimer ??= setTimeout(() => this.flushObserved(), 250);
+  }
+
+  private flushObserved(): void {
+    if (this.observeTimer) clearTimeout(this.observeTimer);
+    this.observeTimer = null;
+    if (this.observed.length === 0) return;
+    this.port.postMessage({ type: 'fetcher.requests', requests: this.observed } satisfies FetcherMessage);
+    this.observed = [];
   }
 
   log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
@@ -50,6 +63,7 @@ export class WriterClient {
   }
 
   close(): void {
+    this.flushObserved();
     for (const p of this.pending.values()) p.reject(new Error('port closed'));
     this.pending.clear();
     this.port.close();

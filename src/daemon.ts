@@ -64,9 +64,11 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
     onOther(stream, msg) {
       const spec = specs.get(stream)!;
       if (msg.type === 'fetcher.logged') log[msg.level]({ stream, ...streamFields(spec), ...msg.fields }, msg.msg);
-      else if (msg.type === 'fetcher.request') {
-        metrics.request(spec.venue, msg);
-        if (msg.exchangeNow > 0) exchangeTime.set(spec.venue, { exchangeNow: msg.exchangeNow, at: Date.now() });
+      else if (msg.type === 'fetcher.requests') {
+        for (const r of msg.requests) {
+          metrics.request(spec.venue, r);
+          if (r.exchangeNow > 0) exchangeTime.set(spec.venue, { exchangeNow: r.exchangeNow, at: Date.now() });
+        }
       }
     },
     onCommitted(records, streams, bytes) {

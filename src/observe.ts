@@ -11,7 +11,7 @@ import type { ChildStatus } from '../actors/supervisor.js';
 import { STORE_FILE } from '../storage/environment.js';
 import type { StreamSummary } from '../storage/records.js';
 import type { StreamSpec } from './config/load-config.js';
-import type { FetcherMessage } from './protocol.js';
+import type { RequestObservation } from './protocol.js';
 import { intervalMs } from './intervals.js';
 import { sliceIndexAt } from './slices.js';
 import { version } from './version.js';
@@ -259,7 +259,7 @@ export class Metrics {
   }
 
   /** A fetcher's HTTP attempt (sent over its port). */
-  request(venue: string, m: Extract<FetcherMessage, { type: 'fetcher.request' }>): void {
+  request(venue: string, m: RequestObservation): void {
     this.requests.inc({ venue, endpoint: m.endpoint, status_class: statusClass(m.status) });
     this.requestSeconds.observe({ venue, endpoint: m.endpoint }, m.durationMs / 1000);
     this.responseBytes.inc({ venue, endpoint: m.endpoint }, m.bytes);

@@ -13,6 +13,22 @@ export interface PlannedSlice extends SliceSpec {
   attempts: number;
 }
 
+/** One HTTP attempt of a fetcher, for the main thread's metrics (sent in batches). */
+export interface RequestObservation {
+  /** Endpoint name, or `time` for the clock sync. */
+  endpoint: string;
+  /** HTTP status, or 0 when no response came (timeout, reset). */
+  status: number;
+  /** The error the attempt ended in, null on success. */
+  code: ErrorCode | null;
+  /** For CK_ERR_VALIDATION: which check failed (`ohlc`, `outside-window`, ...). */
+  reason: string | null;
+  durationMs: number;
+  bytes: number;
+  /** The fetcher's estimate of the exchange's clock when the answer came (0 when none came). */
+  exchangeNow: number;
+}
+
 /** Fetcher (worker thread) -> main thread. */
 export type FetcherMessage =
   | { type: 'writer.plan'; id: number; now: number; max: number }
@@ -21,29 +37,13 @@ export type FetcherMessage =
       id: number;
       slice: SliceSpec;
       status: 'ok' | 'partial';
-      /** msgpack of { meta, rows }; its buffer is transferred, not copied. */
+      /** src/payload.ts bytes (meta header + body as received); the buffer is transferred, not copied. */
       payload: Uint8Array;
-      /** src/finality.ts payloadHash of `payload`, computed in the worker. */
-      payloadHash: string;
       facts: RowFacts;
       fetchedAt: number;
       nextDueAt: number | null;
     }
-  | {
-      type: 'fetcher.request';
-      /** Endpoint name, or `time` for the clock sync. */
-      endpoint: string;
-      /** HTTP status, or 0 when no response came (timeout, reset). */
-      status: number;
-      /** The error the attempt ended in, null on success. */
-      code: ErrorCode | null;
-      /** For CK_ERR_VALIDATION: which check failed (`ohlc`, `outside-window`, ...). */
-      reason: string | null;
-      durationMs: number;
-      bytes: number;
-      /** The fetcher's estimate of the exchange's clock when the answer came (0 when none came). */
-      exchangeNow: number;
-    }
+  | { type: 'fetcher.requests'; requests: RequestObservation[] }
   | { type: 'writer.fail'; id: number; slice: SliceSpec; error: WireError; attempts: number; nextDueAt: number }
   | { type: 'fetcher.logged'; level: LogLevel; msg: string; fields: Record<string, unknown> };
 

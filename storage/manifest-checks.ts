@@ -2,26 +2,29 @@
 // slice has its payload and that payload is the slice's (key, row count),
 // summaries count exactly the records, no final slice holds an open candle,
 // and rows sit inside their window in order. Used by tests and `verify`.
-import { Unpackr } from 'msgpackr';
-import type { PayloadMeta } from '../src/protocol.js';
+import { bodyText, decodeRawPayload, type RawPayload } from '../src/payload.js';
+
+export { decodeRawPayload };
 import type { StreamKey } from './keys.js';
 import { ManifestStore } from './manifest-store.js';
 import { decodeSummary, STATUSES, type SliceRecord } from './records.js';
 
-const unpackr = new Unpackr({ useRecords: false, moreTypes: true });
 
 export interface Finding {
   sliceKey: string;
   problem: string;
 }
 
-export interface StoredPayload {
-  meta: PayloadMeta;
+export type { RawPayload };
+
+export interface StoredPayload extends RawPayload {
   rows: unknown[][];
 }
 
+/** The payload with its body parsed into rows. */
 export function decodePayload(bytes: Uint8Array): StoredPayload {
-  return unpackr.unpack(bytes) as StoredPayload;
+  const p = decodeRawPayload(bytes);
+  return { ...p, rows: JSON.parse(bodyText(p.body)) as unknown[][] };
 }
 
 export function checkManifest(store: ManifestStore): Finding[] {

@@ -68,7 +68,7 @@ export async function rebuildManifest(store: ManifestStore, settleMs: number, an
     const spec: SliceSpec = { index: 0, startMs: k.startMs, endMs: k.endMs, limit: k.limit, key: payload.meta.key, id: String(id) };
     let facts;
     try {
-      facts = endpoint.validate(payload.rows, { slice: spec, interval: k.interval, exchangeNow: payload.meta.serverTime });
+      facts = endpoint.validate(payload.body, { slice: spec, interval: k.interval, exchangeNow: payload.meta.serverTime });
     } catch (err) {
       problem(`rows fail validation: ${(err as Error).message}`);
       continue;

@@ -1,9 +1,9 @@
 // Read side of the manifest for the data-out commands (status, verify,
 // export). Works on a data root whether or not a daemon is writing to it:
 // LMDB readers see the last committed transaction.
-import { isInterval, type Interval } from '../src/intervals.js';
+import { isInterval } from '../src/intervals.js';
 import { streamName, type StreamRef } from '../src/slices.js';
-import { decodePayload, type StoredPayload } from './manifest-checks.js';
+import { decodePayload, decodeRawPayload, type RawPayload, type StoredPayload } from './manifest-checks.js';
 import type { StreamKey } from './keys.js';
 import type { ManifestStore } from './manifest-store.js';
 import { decodeSummary, type SliceRecord, type StreamSummary } from './records.js';
@@ -36,6 +36,16 @@ export interface SliceWithPayload {
   payload: StoredPayload;
 }
 
+/** Every slice that holds a payload, in time order, with its body unparsed; a slice that starts before `fromMs` but may reach past it is included. */
+export function* rawSlices(store: ManifestStore, ref: StreamRef, fromMs = -Infinity): Generator<{ record: SliceRecord; payload: RawPayload }> {
+  for (const record of store.records(ref, firstSliceStart(store, ref, fromMs))) {
+    if (!record.hasPayload || record.endMs < fromMs) continue;
+    const bytes = store.payload(record.id);
+    if (!bytes) continue;
+    yield { record, payload: decodeRawPayload(bytes) };
+  }
+}
+
 /** Every slice that holds a payload, in time order, decoded one at a time. */
 export function* slicesWithPayload(store: ManifestStore, ref: StreamRef, fromMs = -Infinity): Generator<SliceWithPayload> {
   for (const record of store.records(ref, fromMs)) {
@@ -47,25 +57,6 @@ export function* slicesWithPayload(store: ManifestStore, ref: StreamRef, fromMs 
 }
 
 export type KlineRow = [number, string, string, string, string, string, number, string, number, string, string, string];
-
-/**
- * Closed candles (close time before the exchange's time at fetch) with open
- * time in [fromMs, toMs), in time order. Slices partition the time axis, so
- * no candle appears twice.
- */
-export function* closedCandles(store: ManifestStore, ref: StreamRef, fromMs = -Infinity, toMs = Infinity): Generator<KlineRow> {
-  // A slice that starts before fromMs may still hold candles after it: start one slice early.
-  const first = firstSliceStart(store, ref, fromMs);
-  for (const { record, payload } of slicesWithPayload(store, ref, first)) {
-    if (record.startMs >= toMs) return;
-    const serverTime = payload.meta.serverTime;
-    for (const row of payload.rows as KlineRow[]) {
-      const open = row[0];
-      if (open < fromMs || open >= toMs || row[6] >= serverTime) continue;
-      yield row;
-    }
-  }
-}
 
 function firstSliceStart(store: ManifestStore, ref: StreamRef, fromMs: number): number {
   if (!Number.isFinite(fromMs)) return -Infinity;
@@ -96,8 +87,4 @@ export function knownEmptyRanges(store: ManifestStore, ref: StreamRef): GapRange
     }
   }
   return out;
-}
-
-export function intervalOf(ref: StreamRef): Interval {
-  return ref.interval;
 }

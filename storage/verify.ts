@@ -92,7 +92,7 @@ function verifyStream(store: ManifestStore, ref: StreamRef, out: VerifyFinding[]
     }
     if (endpoint) {
       try {
-        const facts = endpoint.validate(p.rows, { slice: { index: 0, startMs: r.startMs, endMs: r.endMs, limit: r.limit, key: r.key, id: r.id }, interval: ref.interval, exchangeNow: p.meta.serverTime });
+        const facts = endpoint.validate(p.body, { slice: { index: 0, startMs: r.startMs, endMs: r.endMs, limit: r.limit, key: r.key, id: r.id }, interval: ref.interval, exchangeNow: p.meta.serverTime });
         if (facts.rows !== r.rows || facts.firstOpen !== r.firstOpen || facts.lastOpen !== r.lastOpen) corrupt(r.key, `record says ${r.rows} rows ${r.firstOpen}..${r.lastOpen}, payload holds ${facts.rows} rows ${facts.firstOpen}..${facts.lastOpen}`);
       } catch (err) {
         corrupt(r.key, `payload fails validation: ${(err as Error).message}`);

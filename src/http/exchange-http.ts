@@ -16,7 +16,11 @@ export interface HttpSettings {
 export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
+  /** The body as it arrived, in chunks (copy them once, where they must end up). */
+  chunks: Buffer[];
+  size: number;
+  /** The body in one buffer (joined on first use). */
+  readonly body: Buffer;
   /** Local time when the last byte arrived. */
   receivedAt: number;
 }
@@ -49,7 +53,13 @@ export class ExchangeHttp {
         }
         chunks.push(chunk as Buffer);
       }
-      return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks, size), receivedAt: Date.now() };
+      let joined: Buffer | null = null;
+      return {
+        status: res.statusCode, headers: res.headers, chunks, size, receivedAt: Date.now(),
+        get body() {
+          return (joined ??= Buffer.concat(chunks, size));
+        },
+      };
     } catch (err) {
       throw classifyTransportError(err, url);
     }

@@ -44,8 +44,8 @@ export interface EndpointDef {
   /** Request weight, known before the request is sent. */
   weight(limit: number): number;
   url(baseUrl: string, symbol: string, interval: Interval, slice: SliceSpec): string;
-  /** Parse and validate a 200 body; throws CkError(CK_ERR_VALIDATION | CK_ERR_RESPONSE_MALFORMED). */
-  validate(body: unknown, ctx: ValidationContext): RowFacts;
+  /** Validate a 200 body from its bytes; throws CkError(CK_ERR_VALIDATION | CK_ERR_RESPONSE_MALFORMED). */
+  validate(body: Uint8Array, ctx: ValidationContext): RowFacts;
 }
 
 export interface VenueDef {

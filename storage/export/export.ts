@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addIntervals } from '../../src/intervals.js';
 import type { ManifestStore } from '../manifest-store.js';
-import { closedCandles, knownEmptyRanges, slicesWithPayload, type GapRange, type KlineRow, type StoredStreamInfo } from '../stream-reader.js';
+import { knownEmptyRanges, rawSlices, slicesWithPayload, type GapRange, type KlineRow, type StoredStreamInfo } from '../stream-reader.js';
 import { openSink, type ExportFormat } from './sinks.js';
 
 export type GapMode = 'report' | 'ffill';
@@ -35,31 +35,86 @@ export function exportStream(store: ManifestStore, s: StoredStreamInfo, path: st
   const result: ExportResult = { path, rows: 0, synthetic: 0, gaps: [] };
   const interval = s.ref.interval;
   let prev: KlineRow | null = null;
+  let prevOpen: number | null = null;
+  let reported = 0;
+  const gapTo = (open: number) => {
+    if (prevOpen === null) return;
+    const expected = addIntervals(prevOpen, interval, 1);
+    if (open <= expected) return;
+    let candles = 0;
+    for (let t = expected; t < open; t = addIntervals(t, interval, 1)) {
+      candles++;
+      if (o.gaps === 'ffill' && prev) {
+        sink.write(flat(prev, t, addIntervals(t, interval, 1) - 1), true);
+        result.synthetic++;
+      }
+    }
+    result.gaps.push({ fromMs: expected, toMs: open, candles, known: known.some((g) => g.fromMs <= expected && g.toMs >= open) });
+  };
   try {
-    for (const row of closedCandles(store, s.ref, o.fromMs, o.toMs)) {
-      if (prev) {
-        const expected = addIntervals(prev[0], interval, 1);
-        if (row[0] > expected) {
-          let candles = 0;
-          for (let t = expected; t < row[0]; t = addIntervals(t, interval, 1)) {
-            candles++;
-            if (o.gaps === 'ffill') {
-              sink.write(flat(prev, t, addIntervals(t, interval, 1) - 1), true);
-              result.synthetic++;
-            }
+    for (const { record, payload } of rawSlices(store, s.ref, o.fromMs)) {
+      if (record.startMs >= o.toMs) break;
+      // Fast path: a whole final slice with no gap inside, written from the body's text (CSV only).
+      const whole = record.status === 'ok' && record.gaps.length === 0 && record.rows > 0 && record.startMs >= o.fromMs && record.endMs < o.toMs;
+      if (whole && o.format === 'csv' && o.gaps === 'report' && sink.writeRaw) {
+        const csv = compactRowsToCsv(payload.body);
+        if (csv) {
+          gapTo(record.firstOpen!);
+          sink.writeRaw(csv);
+          result.rows += record.rows;
+          prevOpen = record.lastOpen;
+          if (result.rows - reported >= 0x10000) {
+            reported = result.rows;
+            o.progress?.(result.rows, s.summary.rows);
           }
-          result.gaps.push({ fromMs: expected, toMs: row[0], candles, known: known.some((g) => g.fromMs <= expected && g.toMs >= row[0]) });
+          continue;
         }
       }
-      sink.write(row, false);
-      prev = row;
-      if ((++result.rows & 0xffff) === 0) o.progress?.(result.rows, s.summary.rows);
+      const rows = JSON.parse(Buffer.from(payload.body.buffer, payload.body.byteOffset, payload.body.byteLength).toString('utf8')) as KlineRow[];
+      for (const row of rows) {
+        if (row[0] < o.fromMs || row[0] >= o.toMs || row[6] >= payload.meta.serverTime) continue;
+        gapTo(row[0]);
+        sink.write(row, false);
+        prev = row;
+        prevOpen = row[0];
+        result.rows++;
+      }
+      if (result.rows - reported >= 0x10000) {
+        reported = result.rows;
+        o.progress?.(result.rows, s.summary.rows);
+      }
     }
   } finally {
     sink.close();
   }
   o.progress?.(result.rows, s.summary.rows);
   return result;
+}
+
+/**
+ * `[[a,"b",...],[...]]` (no whitespace) to `a,b,...\n` lines, byte by byte:
+ * the CSV of the archive is the JSON rows without brackets and quotes. Null
+ * when the body is not in that compact form (the row path handles it).
+ */
+export function compactRowsToCsv(body: Uint8Array): Buffer | null {
+  const n = body.length;
+  if (n < 4 || body[0] !== 0x5b || body[1] !== 0x5b || body[n - 1] !== 0x5d || body[n - 2] !== 0x5d) return null;
+  const out = Buffer.allocUnsafe(n);
+  let j = 0;
+  for (let i = 2; i < n - 2; i++) {
+    const c = body[i]!;
+    if (c === 0x22) continue; // "
+    if (c === 0x5d) { // ],[ between rows
+      if (body[i + 1] !== 0x2c || body[i + 2] !== 0x5b) return null;
+      out[j++] = 0x0a;
+      i += 2;
+      continue;
+    }
+    if (c <= 0x20 || c === 0x5b || c === 0x5c) return null; // whitespace, nesting, escapes: not the compact form
+    out[j++] = c;
+  }
+  out[j++] = 0x0a;
+  return out.subarray(0, j);
 }
 
 /** A candle with no trades: OHLC at the previous close, zero volumes in the same decimals. */

@@ -11,6 +11,8 @@ export type RowFormat = Exclude<ExportFormat, 'json-tree'>;
 
 export interface CandleSink {
   write(row: KlineRow, synthetic: boolean): void;
+  /** Bytes already in the sink's format (CSV lines from a body), when the sink takes them. */
+  writeRaw?(bytes: Uint8Array): void;
   close(): void;
 }
 
@@ -55,6 +57,11 @@ class TextSink implements CandleSink {
     this.chunk.push(l);
     this.size += l.length;
     if (this.size > 1 << 20) this.flush();
+  }
+
+  writeRaw(bytes: Uint8Array): void {
+    this.flush();
+    writeSync(this.fd, bytes);
   }
 
   private flush(): void {

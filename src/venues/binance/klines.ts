@@ -5,6 +5,7 @@ import { CkError } from '../../errors.js';
 import { addIntervals, isAligned, type Interval } from '../../intervals.js';
 import type { SliceSpec } from '../../slices.js';
 import type { EndpointDef, RowFacts, ValidationContext } from '../venue.js';
+import { NotPlain, scanKlines } from './kline-scan.js';
 
 const DECIMAL = /^\d+(?:\.\d+)?$/;
 const STRING_FIELDS = [1, 2, 3, 4, 5, 7, 9, 10, 11] as const;
@@ -59,6 +60,22 @@ export function validateKlines(body: unknown, ctx: ValidationContext): RowFacts 
   return facts;
 }
 
+/** The byte scanner for the usual answer; JSON.parse and validateKlines for anything else. */
+export function validateKlineBytes(body: Uint8Array, ctx: ValidationContext): RowFacts {
+  try {
+    return scanKlines(body, ctx);
+  } catch (err) {
+    if (!(err instanceof NotPlain)) throw err;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (cause) {
+    throw new CkError('CK_ERR_RESPONSE_MALFORMED', 'klines body is not JSON', { cause });
+  }
+  return validateKlines(parsed, ctx);
+}
+
 function nextOpen(open: number, interval: Interval, aligned: boolean): number {
   if (aligned || interval !== '1M') return addIntervals(open, interval, 1);
   const d = new Date(open);
@@ -73,7 +90,7 @@ function klinesEndpoint(name: string, path: string): EndpointDef {
     weight: () => 2,
     url: (baseUrl: string, symbol: string, interval: Interval, slice: SliceSpec) =>
       `${baseUrl}${path}?symbol=${symbol}&interval=${interval}&startTime=${slice.startMs}&endTime=${slice.endMs}&limit=${slice.limit}`,
-    validate: validateKlines,
+    validate: validateKlineBytes,
   };
 }
 
