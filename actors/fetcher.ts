@@ -130,12 +130,37 @@ class Fetcher {
     return { outcome: outcome === 'failed' ? 'stopped' : outcome };
   }
 
-  private async fetchAll(slices: PlannedSlice[]): Promise<void> {
-    let next = 0;
-    const lane = async () => {
-      while (next < slices.length && !this.writer.stopping && !this.failure && !this.crash) await this.fetchOne(slices[next++]!);
+  /**
+   * Keeps `concurrency` lanes busy: when the queue runs low the next plan is
+   * asked for while the lanes go on, so no lane waits for a batch to finish.
+   */
+  private async fetchAll(first: PlannedSlice[]): Promise<void> {
+    const { concurrency } = this.t.settings;
+    const queue = [...first];
+    let planning: Promise<void> | null = null;
+    let more = true;
+    const refill = () => {
+      if (planning || !more) return;
+      planning = this.writer.plan(this.exchange.now(), concurrency * 4)
+        .then((p) => {
+          if (p.slices.length === 0) more = false;
+          else queue.push(...p.slices);
+        })
+        .finally(() => (planning = null));
     };
-    await Promise.all(Array.from({ length: Math.min(this.t.settings.concurrency, slices.length) }, lane));
+    const lane = async () => {
+      while (!this.writer.stopping && !this.failure && !this.crash) {
+        if (queue.length <= concurrency) refill();
+        if (queue.length === 0 && planning) await planning;
+        const slice = queue.shift();
+        if (!slice) return;
+        await this.fetchOne(slice);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, lane));
+    if (planning) await planning;
+    // A plan that arrived as the lanes ended is fetched too: its slices are this actor's until the port closes.
+    if (queue.length > 0 && !this.writer.stopping && !this.failure && !this.crash) await this.fetchAll(queue);
     // Slices planned but never fetched (stop or failure) go back to pending when the port closes.
   }
 

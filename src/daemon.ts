@@ -43,7 +43,7 @@ export interface DaemonResult {
 }
 
 export async function runDaemon(config: Config, o: DaemonOptions): Promise<DaemonResult> {
-  const log = o.logger ?? createDaemonLogger({ level: config.logging.level, dir: config.logging.dir, splitByStream: config.logging.splitByStream });
+  const log = o.logger ?? await createDaemonLogger({ level: config.logging.level, dir: config.logging.dir, splitByStream: config.logging.splitByStream });
   // Symbols are checked and budgets read before anything is locked or stored.
   const budgets = await prepareVenues(config, log);
   const lock = lockDataRoot(config.dataRoot);

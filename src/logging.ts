@@ -6,7 +6,6 @@
 import { appendFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
 import type { StreamRef } from './slices.js';
 
 export type { Logger };
@@ -25,9 +24,9 @@ export function createLogger(level: string, destination: pino.DestinationStream 
   return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
 }
 
-export function createDaemonLogger(o: LogOptions): Logger {
+export async function createDaemonLogger(o: LogOptions): Promise<Logger> {
   const stdout: pino.DestinationStream = process.stdout.isTTY
-    ? pretty({ colorize: true, translateTime: 'SYS:standard', destination: 1, sync: false })
+    ? (await import('pino-pretty')).default({ colorize: true, translateTime: 'SYS:standard', destination: 1, sync: false }) // loaded only for a terminal
     : pino.destination({ fd: 1, sync: false });
   const streams: pino.StreamEntry[] = [{ level: 'trace', stream: stdout }];
   if (o.dir) streams.push({ level: 'trace', stream: new LogFiles(o.dir, o.splitByStream, o.maxFileBytes ?? 50 * 1024 * 1024) });

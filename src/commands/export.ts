@@ -43,7 +43,7 @@ export const exportCommand: Command = {
     const toMs = flags.to === undefined ? Infinity : parseTime(flags.to, 'to');
     const { dataRoot } = chooseDataRoot(flags);
     const tty = process.stderr.isTTY;
-    return withStore(dataRoot, (store) => {
+    return withStore(dataRoot, async (store) => {
       const all = listStreams(store);
       const streams = matchStreams(all, pattern);
       if (streams.length === 0) {
@@ -55,7 +55,7 @@ export const exportCommand: Command = {
       for (const s of streams) {
         const path = many && format !== 'json-tree' ? join(outPath, `${s.name.replaceAll(':', '_')}.${EXTENSION[format as ExportFormat]}`) : outPath;
         let shown = 0;
-        const r = exportStream(store, s, path, {
+        const r = await exportStream(store, s, path, {
           format: format as ExportFormat, fromMs, toMs, header: flags.header === true, gaps: gaps as GapMode,
           progress: tty ? (rows, total) => {
             if (Date.now() - shown < 200) return;

@@ -28,9 +28,9 @@ export interface ExportResult {
   gaps: Array<GapRange & { candles: number; known: boolean }>;
 }
 
-export function exportStream(store: ManifestStore, s: StoredStreamInfo, path: string, o: ExportOptions): ExportResult {
+export async function exportStream(store: ManifestStore, s: StoredStreamInfo, path: string, o: ExportOptions): Promise<ExportResult> {
   if (o.format === 'json-tree') return exportJsonTree(store, s, path, o);
-  const sink = openSink(o.format, path, { synthetic: o.gaps === 'ffill', header: o.header });
+  const sink = await openSink(o.format, path, { synthetic: o.gaps === 'ffill', header: o.header });
   const known = knownEmptyRanges(store, s.ref);
   const result: ExportResult = { path, rows: 0, synthetic: 0, gaps: [] };
   const interval = s.ref.interval;

@@ -2,7 +2,7 @@
 // and are written in bounded chunks, so memory stays constant however long
 // the stream is.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { ParquetWriter, fileWriter, schemaFromColumnData } from 'hyparquet-writer';
+import type { ParquetWriter } from 'hyparquet-writer';
 import type { KlineRow } from '../stream-reader.js';
 
 export const FORMATS = ['csv', 'ndjson', 'parquet', 'json-tree'] as const;
@@ -26,11 +26,11 @@ export interface SinkOptions {
   header: boolean;
 }
 
-export function openSink(format: RowFormat, path: string, o: SinkOptions): CandleSink {
+export async function openSink(format: RowFormat, path: string, o: SinkOptions): Promise<CandleSink> {
   switch (format) {
     case 'csv': return new TextSink(path, o.header ? [...CSV_COLUMNS, ...(o.synthetic ? ['synthetic'] : [])].join(',') + '\n' : '', o.synthetic ? csvSynthetic : csvRow);
     case 'ndjson': return new TextSink(path, '', o.synthetic ? ndjsonSynthetic : ndjsonRow);
-    case 'parquet': return new ParquetSink(path, o.synthetic);
+    case 'parquet': return new ParquetSink(await import('hyparquet-writer'), path, o.synthetic); // loaded only when asked for
   }
 }
 
@@ -93,8 +93,8 @@ class ParquetSink implements CandleSink {
   private readonly doubles = DOUBLES.map(() => new Float64Array(ROW_GROUP));
   private readonly synthetic: boolean[] = [];
 
-  constructor(path: string, private readonly withSynthetic: boolean) {
-    this.writer = new ParquetWriter({ writer: fileWriter(path), schema: schemaFromColumnData({ columnData: this.columns(0) }), createdBy: 'candlekeep' });
+  constructor(lib: typeof import('hyparquet-writer'), path: string, private readonly withSynthetic: boolean) {
+    this.writer = new lib.ParquetWriter({ writer: lib.fileWriter(path), schema: lib.schemaFromColumnData({ columnData: this.columns(0) }), createdBy: 'candlekeep' });
   }
 
   private columns(n: number) {

@@ -196,22 +196,22 @@ async function caseUnthrottled(): Promise<string> {
   return lastRoot;
 }
 
-function caseExport(root: string): void {
+async function caseExport(root: string): Promise<void> {
   const store = ManifestStore.open(root, { readOnly: true });
   const s = listStreams(store)[0]!;
   const out = tempDir('ck-bench-export-');
-  const rate = (format: 'csv' | 'parquet') => {
+  const rate = async (format: 'csv' | 'parquet') => {
     const times: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       const t0 = performance.now();
-      const r = exportStream(store, s, join(out, `x.${format}`), { format, fromMs: -Infinity, toMs: Infinity, header: false, gaps: 'report' });
+      const r = await exportStream(store, s, join(out, `x.${format}`), { format, fromMs: -Infinity, toMs: Infinity, header: false, gaps: 'report' });
       times.push(performance.now() - t0);
       if (r.rows !== YEAR_ROWS) throw new Error(`export wrote ${r.rows} rows`);
     }
     return YEAR_ROWS / (median(times) / 1000);
   };
-  const csv = rate('csv');
-  const parquet = rate('parquet');
+  const csv = await rate('csv');
+  const parquet = await rate('parquet');
   void store.store.root.close();
   rmSync(out, { recursive: true, force: true });
   results.export = { rows: YEAR_ROWS, csvRowsPerS: csv, parquetRowsPerS: parquet };

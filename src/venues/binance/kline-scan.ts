@@ -3,7 +3,7 @@
 // answers validateKlines accepts and computes the same facts; anything it
 // does not recognise (whitespace aside) makes it give up, and the caller
 // falls back to JSON.parse + validateKlines, which decides and explains.
-import { addIntervals, isAligned, type Interval } from '../../intervals.js';
+import { addIntervals, intervalMs, isAligned, type Interval } from '../../intervals.js';
 import type { RowFacts, ValidationContext } from '../venue.js';
 
 /** Thrown when the bytes are not the plain shape; never escapes kline validation. */
@@ -111,6 +111,8 @@ export function scanKlines(bytes: Uint8Array, ctx: ValidationContext): RowFacts 
   const s = new Scanner(bytes);
   const facts: RowFacts = { rows: 0, firstOpen: null, lastOpen: null, lastClosedClose: null, hasOpenCandle: false, gaps: [], anomalies: [] };
   let expectedOpen = slice.startMs;
+  // Fixed-length intervals (all but 1w and 1M) need no calendar arithmetic per row.
+  const step = interval === '1w' || interval === '1M' ? 0 : intervalMs(interval);
   s.expect(OPEN);
   if (s.peek() === CLOSE) {
     s.i++;
@@ -143,9 +145,8 @@ export function scanKlines(bytes: Uint8Array, ctx: ValidationContext): RowFacts 
       s.expect(CLOSE);
       // The checks validateKlines makes; any failure goes back to it for the exact error.
       if (o < slice.startMs || o > slice.endMs || o < expectedOpen) throw new NotPlain();
-      const aligned = isAligned(o, interval);
-      if (!aligned) throw new NotPlain(); // rare (2018): let the general path record the anomaly
-      const nominalClose = addIntervals(o, interval as Interval, 1) - 1;
+      if (step > 0 ? o % step !== 0 : !isAligned(o, interval)) throw new NotPlain(); // rare (2018): the general path records the anomaly
+      const nominalClose = (step > 0 ? o + step : addIntervals(o, interval as Interval, 1)) - 1;
       if (c > nominalClose || c < o) throw new NotPlain();
       if (c < nominalClose) facts.anomalies.push(`cut-short@${o}`);
       if (!(lP <= oP && lP <= cP && hP >= oP && hP >= cP)) throw new NotPlain();
