@@ -24,6 +24,7 @@ import { createDaemonLogger, streamFields, type Logger } from './logging.js';
 import { Metrics, type DaemonView } from './observe.js';
 import type { MainMessage } from './protocol.js';
 import { prepareVenues } from './venue-check.js';
+import type { VenueBudget } from '../actors/rate-limiter.js';
 
 export type DaemonMode = 'run' | 'backfill';
 
@@ -44,14 +45,33 @@ export interface DaemonResult {
 
 export async function runDaemon(config: Config, o: DaemonOptions): Promise<DaemonResult> {
   const log = o.logger ?? await createDaemonLogger({ level: config.logging.level, dir: config.logging.dir, splitByStream: config.logging.splitByStream });
+  // Worker threads start loading while the venues are checked: start-up costs their overlap, not their sum.
+  const threads = o.threads ?? Math.max(1, Math.min(availableParallelism(), config.streams.length));
+  const fromSource = import.meta.url.endsWith('.ts');
+  const pool = new Piscina({
+    filename: new URL(`../actors/fetcher-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    idleTimeout: Infinity,
+    atomics: 'disabled',
+    concurrentTasksPerWorker: Math.ceil(config.streams.length / threads) + 1,
+    execArgv: fromSource ? ['--import', 'tsx'] : [],
+  });
   // Symbols are checked and budgets read before anything is locked or stored.
-  const budgets = await prepareVenues(config, log);
-  const lock = lockDataRoot(config.dataRoot);
+  let budgets: Map<string, VenueBudget>;
+  let lock: ReturnType<typeof lockDataRoot>;
   let store: ManifestStore;
   try {
-    store = ManifestStore.open(config.dataRoot);
+    budgets = await prepareVenues(config, log);
+    lock = lockDataRoot(config.dataRoot);
+    try {
+      store = ManifestStore.open(config.dataRoot);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
   } catch (err) {
-    lock.release();
+    await pool.destroy();
     throw err;
   }
   const specs = new Map(config.streams.map((s) => [s.name, s]));
@@ -78,17 +98,6 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
       metrics.batch(size, seconds, ok);
       if (!ok && writer.lastError) log.error({ code: writer.lastError.code, error: writer.lastError.message, slices: size }, 'storage write failed; the slices will be fetched again');
     },
-  });
-  const threads = o.threads ?? Math.max(1, Math.min(availableParallelism(), config.streams.length));
-  const fromSource = import.meta.url.endsWith('.ts');
-  const pool = new Piscina({
-    filename: new URL(`../actors/fetcher-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url).href,
-    minThreads: threads,
-    maxThreads: threads,
-    idleTimeout: Infinity,
-    atomics: 'disabled',
-    concurrentTasksPerWorker: Math.ceil(config.streams.length / threads) + 1,
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
   });
   const supervisor = new Supervisor({
     onEvent(e) {
