@@ -52,6 +52,8 @@ const MAX_IDLE_MS = 30_000;
 /** Backoff for failed slices: base and cap (ms). */
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 5 * 60_000;
+/** Pause after the writer could not store a commit (disk full), matching its retry delay. */
+const STORAGE_HOLD_MS = 5000;
 const PERMANENT = new Set(['CK_ERR_UNKNOWN_SYMBOL', 'CK_ERR_INVALID_INTERVAL', 'CK_ERR_EXCHANGE_REJECTED']);
 /** Answers that stop the whole venue; they are not the slice's fault, so they do not count as attempts. */
 const VENUE_STOPS: Partial<Record<ErrorCode, StopReason>> = { CK_ERR_RATE_LIMITED: 'rate-limited', CK_ERR_WAF_BLOCKED: 'waf-blocked', CK_ERR_IP_BANNED: 'banned' };
@@ -85,6 +87,8 @@ class Fetcher {
   private readonly uncommitted: Semaphore;
   private readonly commits = new Set<Promise<void>>();
   private readonly budget: VenueBudget;
+  /** After storage rejected a commit, fetching waits until then. */
+  private storageHoldUntil = 0;
   private committed = 0;
   private failure: WireError | null = null;
   /** Set by the crash test hook; thrown from the main loop so the task rejects. */
@@ -167,6 +171,8 @@ class Fetcher {
   private async fetchOne(slice: PlannedSlice): Promise<void> {
     const { stream, baseUrl, settings } = this.t;
     const url = this.endpoint.url(baseUrl, stream.symbol, stream.interval, slice);
+    const hold = this.storageHoldUntil - Date.now();
+    if (hold > 0) await this.clock.sleep(hold, this.writer.stopped);
     const ticket = await this.budget.acquire(this.endpoint.weight(slice.limit), (ms, stopped) => this.clock.sleep(ms, stopped), this.writer.stopped);
     if (!ticket || this.writer.stopping) return;
     const fetchedAt = Date.now();
@@ -189,7 +195,13 @@ class Fetcher {
       const commit = this.writer.commit(slice, sliceStatus, payload, facts, fetchedAt, nextDueAt)
         .then(
           () => this.afterCommit(),
-          (err: unknown) => this.writer.log('error', 'commit rejected', { sliceKey: slice.key, error: toWireError(err).message }),
+          (err: unknown) => {
+            // Storage cannot take data (disk full): stop fetching for a while rather than fetch what cannot be kept.
+            const e = toWireError(err);
+            const first = this.storageHoldUntil < Date.now();
+            this.storageHoldUntil = Date.now() + STORAGE_HOLD_MS;
+            if (first) this.writer.log('error', 'commit rejected; fetching pauses', { sliceKey: slice.key, code: e.code, error: e.message, pauseMs: STORAGE_HOLD_MS });
+          },
         )
         .finally(() => {
           this.uncommitted.release();

@@ -39,7 +39,16 @@ export class ManifestWriter {
   /** The last storage failure, cleared by the next successful commit (disk full shows here). */
   lastError: WireError | null = null;
 
-  constructor(readonly store: ManifestStore, private readonly settleMs: number, private readonly events: WriterEvents, private readonly now: () => number = Date.now) {}
+  private batches = 0;
+
+  constructor(
+    readonly store: ManifestStore,
+    private readonly settleMs: number,
+    private readonly events: WriterEvents,
+    private readonly now: () => number = Date.now,
+    /** Test hook: SIGKILL this process right before or right after the Nth LMDB transaction. */
+    private readonly killAt: { when: 'before' | 'after'; batch: number } | null = null,
+  ) {}
 
   get queueDepth(): number {
     return this.queue.length;
@@ -145,8 +154,11 @@ export class ManifestWriter {
   private async commitBatch(batch: Queued[]): Promise<void> {
     const now = this.now();
     const started = performance.now();
+    const n = ++this.batches;
     try {
+      if (this.killAt?.when === 'before' && this.killAt.batch === n) process.kill(process.pid, 'SIGKILL');
       const applied = await this.store.commit(batch.map((q) => q.item), now);
+      if (this.killAt?.when === 'after' && this.killAt.batch === n) process.kill(process.pid, 'SIGKILL');
       this.lastCommitAt = now;
       this.lastError = null;
       this.events.onBatch?.(batch.length, (performance.now() - started) / 1000, true);
@@ -161,7 +173,8 @@ export class ManifestWriter {
       this.lastError = error;
       this.events.onBatch?.(batch.length, (performance.now() - started) / 1000, false);
       for (const q of batch) {
-        q.plan.settled(sliceIndexAt(q.item.stream, q.item.record.startMs), 'failed', now + STORAGE_RETRY_MS, q.item.record.attempts);
+        // Due again on the fetchers' (exchange) clock, which may differ from this one.
+        q.plan.settled(sliceIndexAt(q.item.stream, q.item.record.startMs), 'failed', q.plan.lastNow + STORAGE_RETRY_MS, q.item.record.attempts);
         q.reply({ type: 'writer.rejected', id: q.id, error: { ...error, code: error.code === 'CK_ERR_INTERNAL' ? 'CK_ERR_STORAGE' : error.code } });
       }
     }

@@ -41,7 +41,11 @@ export class StreamPlan {
     else this.todo.set(index, { dueAt: nextDueAt ?? 0, attempts, failed: status === 'failed' });
   }
 
+  /** The exchange time of the latest plan request (the fetchers' clock, which decides what is due). */
+  lastNow = 0;
+
   plan(now: number, max: number): PlanResult {
+    this.lastNow = Math.max(this.lastNow, now);
     const slices: PlannedSlice[] = [];
     let wakeAt = Infinity;
     let failedWaiting = false;

@@ -98,7 +98,7 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
       metrics.batch(size, seconds, ok);
       if (!ok && writer.lastError) log.error({ code: writer.lastError.code, error: writer.lastError.message, slices: size }, 'storage write failed; the slices will be fetched again');
     },
-  });
+  }, Date.now, parseKillAt(process.env.CANDLEKEEP_TEST_KILL_AT_COMMIT));
   const supervisor = new Supervisor({
     onEvent(e) {
       switch (e.type) {
@@ -224,4 +224,10 @@ function parseTestCrash(v: string | undefined): { stream: string; afterCommits: 
   const f = Object.fromEntries(v.split(';').map((kv) => kv.split('=') as [string, string]));
   if (!f.stream) return null;
   return { stream: f.stream, afterCommits: Number(f.after ?? 1), kind: f.kind === 'exit' ? 'exit' : 'throw', times: Number(f.times ?? Infinity) };
+}
+
+/** `CANDLEKEEP_TEST_KILL_AT_COMMIT=before:<n>|after:<n>` (tests only): SIGKILL around the nth LMDB transaction. */
+function parseKillAt(v: string | undefined): { when: 'before' | 'after'; batch: number } | null {
+  const m = /^(before|after):(\d+)$/.exec(v ?? '');
+  return m ? { when: m[1] as 'before' | 'after', batch: Number(m[2]) } : null;
 }

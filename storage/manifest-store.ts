@@ -2,6 +2,8 @@
 // batch is ONE LMDB transaction, so a slice is ok/partial only together with
 // its payload and its summary (DESIGN invariants 1 and 4).
 import { sliceAt, streamName, type StreamGeometry, type StreamRef } from '../src/slices.js';
+import { existsSync } from 'node:fs';
+import { CkError } from '../src/errors.js';
 import { openStore, type Store } from './environment.js';
 import { sliceKey, sliceRange, streamKey } from './keys.js';
 import { decodeSliceRecord, decodeSummary, emptySummary, type SliceRecord, type StreamSummary } from './records.js';
@@ -59,13 +61,15 @@ export class ManifestStore {
   async commit(items: readonly CommitItem[], now: number): Promise<SliceRecord[]> {
     const applied: SliceRecord[] = [];
     try {
+      simulatedDiskFull();
       await this.store.root.transaction(() => {
         applied.length = 0;
         for (const item of items) applied.push(this.apply(item, now));
       });
     } catch (err) {
       this.summaries.clear(); // the cache may hold writes that did not commit
-      throw err;
+      const e = err as NodeJS.ErrnoException;
+      throw new CkError('CK_ERR_STORAGE', `LMDB write failed, nothing of this batch was stored: ${e.code ? `${e.code} ` : ''}${e.message}`, { cause: err });
     }
     return applied;
   }
@@ -146,4 +150,14 @@ export function countInto(s: StreamSummary, prev: SliceRecord | undefined, next:
   if (next.status === 'ok' && next.rows === 0) s.emptySlices++;
   if (next.firstOpen !== null && (s.firstOpen === null || next.firstOpen < s.firstOpen)) s.firstOpen = next.firstOpen;
   if (next.lastClosedClose !== null && (s.lastClosedClose === null || next.lastClosedClose > s.lastClosedClose)) s.lastClosedClose = next.lastClosedClose;
+}
+
+/**
+ * Test hook for the disk suite: while the file named by
+ * CANDLEKEEP_TEST_ENOSPC exists, every write fails as a full disk would
+ * (where a loop-mounted or tmpfs filesystem cannot be made).
+ */
+function simulatedDiskFull(): void {
+  const flag = process.env.CANDLEKEEP_TEST_ENOSPC;
+  if (flag && existsSync(flag)) throw Object.assign(new Error('no space left on device (simulated)'), { code: 'ENOSPC' });
 }

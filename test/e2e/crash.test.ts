@@ -1,8 +1,7 @@
-// kill -9 at random moments, actor crashes, and follow mode.
+// Actor crashes, worker thread deaths and follow mode (kill -9 loops: reliability.test.ts).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logLines, manifestFindings, readStream, runCandlekeep, spawnCandlekeep, tempDir, writeConfig } from '../support/daemon-harness.js';
-import { rng } from '../support/kline-row.js';
 import { MockClock } from '../support/mock-clock.js';
 import { MockExchange } from '../support/mock-exchange.js';
 
@@ -23,35 +22,6 @@ describe('crash safety', () => {
     await mock.start();
   });
   afterAll(async () => mock.stop());
-
-  it('SIGKILL at 20 random moments: invariants hold after every kill and the result equals a clean run', async () => {
-    const clean = tempDir();
-    expect((await runCandlekeep(['backfill', '--config', writeConfig(clean, config(mock.url))])).code).toBe(0);
-
-    const dir = tempDir();
-    const cfg = writeConfig(dir, config(mock.url));
-    const random = rng(2024);
-    let killedMidway = 0;
-    for (let k = 0; k < 20; k++) {
-      const run = spawnCandlekeep(['backfill', '--config', cfg]);
-      await new Promise((r) => setTimeout(r, 150 + Math.floor(random() * 600)));
-      run.child.kill('SIGKILL');
-      const res = await run.done;
-      if (res.signal === 'SIGKILL') killedMidway++;
-      if (k === 0 || res.signal === 'SIGKILL') expect(manifestFindings(join(dir, 'data'))).toEqual([]);
-    }
-    expect(killedMidway).toBeGreaterThanOrEqual(5);
-    const final = await runCandlekeep(['backfill', '--config', cfg]);
-    expect(final.code).toBe(0);
-    expect(manifestFindings(join(dir, 'data'))).toEqual([]);
-    const a = streamsOf(clean);
-    const b = streamsOf(dir);
-    for (let i = 0; i < SYMBOLS.length; i++) {
-      expect(b[i]!.closedRows.length).toBeGreaterThan(80_000);
-      expect(JSON.stringify(b[i]!.closedRows)).toBe(JSON.stringify(a[i]!.closedRows));
-      expect(b[i]!.records.map((r) => [r.key, r.status, r.rows])).toEqual(a[i]!.records.map((r) => [r.key, r.status, r.rows]));
-    }
-  }, 180_000);
 
   it('a crashing actor restarts alone; past its intensity its stream stops and the rest finish', async () => {
     const dir = tempDir();
