@@ -144,3 +144,42 @@ describe('disk full', () => {
     expect(await exportAll(dir)).toEqual(await exportAll(clean));
   }, 120_000);
 });
+
+describe('the http server under abuse', () => {
+  it('unknown paths and methods, huge headers and slow clients leave ingestion unaffected', async () => {
+    const { connect } = await import('node:net');
+    const dir = tempDir();
+    const cfg = config(dir, '2024-03-01');
+    const run = spawnCandlekeep(['backfill', '--config', cfg]);
+    const url = new URL(await daemonUrl(run.output));
+    const statuses: number[] = [];
+    const slow = Array.from({ length: 20 }, () => {
+      const s = connect(Number(url.port), url.hostname);
+      s.on('error', () => {});
+      s.write('GET /metrics HTTP/1.1\r\nHost: x\r\n'); // and never finish the headers
+      return s;
+    });
+    const junk = (async () => {
+      for (let i = 0; i < 200; i++) {
+        const method = ['GET', 'POST', 'DELETE', 'PUT', 'OPTIONS'][i % 5]!;
+        const path = ['/nope', '/metrics', '/health/../../etc', `/${'x'.repeat(2000)}`, '/livez'][i % 5]!;
+        const headers = i % 7 === 0 ? { 'x-big': 'y'.repeat(32 * 1024) } : undefined;
+        try {
+          statuses.push((await fetch(`${url.origin}${path}`, { method, headers })).status);
+        } catch {
+          statuses.push(-1);
+        }
+      }
+    })();
+    const [res] = await Promise.all([run.done, junk]);
+    for (const s of slow) s.destroy();
+    expect(res.code).toBe(0);
+    expect(statuses).toContain(404);
+    expect(statuses).toContain(405);
+    expect(statuses).toContain(431);
+    expect(corruptFindings(dir)).toEqual([]);
+    const clean = tempDir();
+    expect((await runCandlekeep(['backfill', '--config', config(clean, '2024-03-01')])).code).toBe(0);
+    expect(await exportAll(dir)).toEqual(await exportAll(clean));
+  }, 120_000);
+});
