@@ -9,7 +9,7 @@
 //   4. restart over a manifest of 1M slices: time to the first new request
 //   5. export: rows/s to CSV and Parquet
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
@@ -19,6 +19,7 @@ import { listStreams } from '../../storage/stream-reader.js';
 import { sliceAt, type StreamGeometry } from '../../src/slices.js';
 import { MAIN, tempDir, writeConfig } from '../support/daemon-harness.js';
 import type { RateLimitDecl } from '../support/mock-rate-limits.js';
+import { followMany } from './follow-many.js';
 import type { BenchMockOptions, BenchMockStats } from './mock-process.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -36,10 +37,6 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
@@ -254,57 +251,12 @@ async function caseThrottled(): Promise<void> {
   );
 }
 
-function procStat(pid: number): { cpuMs: number; rssKb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const ticks = Number(stat[11]) + Number(stat[12]); // utime + stime, in clock ticks (100/s)
-  return { cpuMs: ticks * 10, rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)![1]) };
-}
-
 async function caseScale(): Promise<void> {
-  const n = 334;
-  const symbols = Array.from({ length: n }, (_, i) => `S${String(i).padStart(4, '0')}USDT`);
-  const now = Date.now();
-  const mock = await BenchMock.start({ symbols: symbols.map((symbol) => ({ symbol, listedAt: now - 86_400_000 })), clock: { start: now, held: false }, limits: [
-    { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 6000 },
-    { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 300_000 },
-  ], cacheResponses: false });
-  const dir = tempDir('ck-bench-');
-  const cfg = writeConfig(dir, {
-    venues: { binance: { baseUrl: mock.url } },
-    streams: [{ venue: 'binance', endpoint: 'klines', symbols, intervals: ['1m', '3m', '5m'], start: new Date(now - 3_600_000).toISOString() }],
-    logging: { level: 'info' },
-  });
-  const child = spawn(process.execPath, [MAIN, 'run', '--config', cfg], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const seconds = Number(process.env.BENCH_SCALE_SECONDS ?? 150);
-  await new Promise((r) => setTimeout(r, 60_000)); // start-up and the one-hour backfill settle
-  await mock.reset();
-  const a = procStat(child.pid!);
-  const t0 = Date.now();
-  await new Promise((r) => setTimeout(r, (seconds - 60) * 1000));
-  const b = procStat(child.pid!);
-  const t1 = Date.now();
-  const st = await mock.stats(true);
-  child.kill('SIGTERM');
-  await new Promise((r) => child.on('close', r));
-  await mock.stop();
-  rmSync(dir, { recursive: true, force: true });
-  // close -> fetch: for each 1m stream and each minute boundary in the window, the first request after it
-  const lat: number[] = [];
-  const firstAfter = new Map<string, number>();
-  for (const [at, symbol, interval] of st.times!) {
-    if (interval !== '1m') continue;
-    const boundary = Math.floor(at / 60_000) * 60_000;
-    if (boundary < t0) continue;
-    const k = `${symbol}@${boundary}`;
-    if (!firstAfter.has(k)) firstAfter.set(k, at - boundary);
-  }
-  lat.push(...firstAfter.values());
-  const cpuPerMin = ((b.cpuMs - a.cpuMs) / (t1 - t0)) * 60_000 / 1000;
-  results.scale = { streams: n * 3, followSeconds: (t1 - t0) / 1000, rssMiB: b.rssKb / 1024, cpuSecondsPerMinute: cpuPerMin, cpuShareOfCore: cpuPerMin / 60, closeToFetchMs: { samples: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99) }, requests: st.klines, byStatus: st.byStatus };
+  const f = await followMany(334, 60, Number(process.env.BENCH_SCALE_SECONDS ?? 90));
+  results.scale = f;
   table.push(
-    [`3 scale: ${n * 3} streams following`, `RSS ${fmt(b.rssKb / 1024)} MiB, ${fmt(cpuPerMin, 1)} CPU-s/min (${fmt((cpuPerMin / 60) * 100, 1)}% of a core)`, `429s: ${st.byStatus['429'] ?? 0}`],
-    ['3 scale: candle close -> fetched (1m streams, settleMs 1000)', `p50 ${fmt(percentile(lat, 50))} ms, p99 ${fmt(percentile(lat, 99))} ms`, `${lat.length} closes`],
+    [`3 scale: ${f.streams} streams following`, `RSS ${fmt(f.rssMiB.end)} MiB, ${fmt(f.cpuSecondsPerMinute, 1)} CPU-s/min (${fmt(f.cpuShareOfCore * 100, 1)}% of a core)`, `429s: ${f.status['429'] ?? 0}`],
+    ['3 scale: candle close -> fetched (1m streams, settleMs 1000)', `p50 ${fmt(f.closeToFetchMs.p50)} ms, p99 ${fmt(f.closeToFetchMs.p99)} ms`, `${f.closeToFetchMs.samples} closes`],
   );
 }
 
