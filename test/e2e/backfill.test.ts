@@ -6,11 +6,9 @@ import { ManifestStore } from '../../storage/manifest-store.js';
 import { logLines, manifestFindings, readStream, runCandlekeep, servedClosed, tempDir, writeConfig } from '../support/daemon-harness.js';
 import { MockClock } from '../support/mock-clock.js';
 import { MockExchange } from '../support/mock-exchange.js';
+import { LISTING_AND_MAINTENANCE, listingAndMaintenance } from '../support/scenarios.js';
 
-const NOW = Date.UTC(2024, 2, 1, 12, 0, 30);
-const START = '2024-02-15';
-const MAINT_FROM = Date.UTC(2024, 1, 25, 10, 7, 30);
-const MAINT_TO = Date.UTC(2024, 1, 25, 12, 30);
+const { now: NOW, start: START_MS, maintFrom: MAINT_FROM, maintTo: MAINT_TO } = LISTING_AND_MAINTENANCE;
 
 describe('backfill end to end', () => {
   let mock: MockExchange;
@@ -18,17 +16,7 @@ describe('backfill end to end', () => {
   let cfg: string;
 
   beforeAll(async () => {
-    mock = new MockExchange({
-      clock: new MockClock({ start: NOW, held: true }),
-      symbols: [{ symbol: 'BTCUSDT', listedAt: Date.UTC(2024, 1, 20) }, { symbol: 'ETHUSDT', listedAt: Date.UTC(2024, 1, 10) }],
-      maintenance: [{ from: MAINT_FROM, to: MAINT_TO }],
-    });
-    await mock.start();
-    dir = tempDir();
-    cfg = writeConfig(dir, {
-      venues: { binance: { baseUrl: mock.url } },
-      streams: [{ venue: 'binance', endpoint: 'klines', symbols: ['BTCUSDT', 'ETHUSDT'], intervals: ['1m', '1h'], start: START }],
-    });
+    ({ mock, dir, cfg } = await listingAndMaintenance());
   });
   afterAll(async () => mock.stop());
 
@@ -41,7 +29,7 @@ describe('backfill end to end', () => {
     for (const symbol of ['BTCUSDT', 'ETHUSDT']) {
       for (const interval of ['1m', '1h'] as const) {
         const stored = readStream(root, { venue: 'binance', endpoint: 'klines', symbol, interval });
-        const served = servedClosed(mock, symbol, interval, Date.parse(START), NOW);
+        const served = servedClosed(mock, symbol, interval, START_MS, NOW);
         expect(stored.closedRows.length).toBe(served.length);
         expect(stored.closedRows).toEqual(served);
         // the tail window holds the open candle: partial, never ok

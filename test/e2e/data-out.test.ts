@@ -9,11 +9,9 @@ import type { SliceRecord, StreamSummary } from '../../storage/records.js';
 import { readStream, runCandlekeep, servedClosed, spawnCandlekeep, tempDir, writeConfig } from '../support/daemon-harness.js';
 import { MockClock } from '../support/mock-clock.js';
 import { MockExchange } from '../support/mock-exchange.js';
+import { LISTING_AND_MAINTENANCE, listingAndMaintenance } from '../support/scenarios.js';
 
-const NOW = Date.UTC(2024, 2, 1, 12, 0, 30);
-const START = Date.UTC(2024, 1, 15);
-const MAINT_FROM = Date.UTC(2024, 1, 25, 10, 7, 30);
-const MAINT_TO = Date.UTC(2024, 1, 25, 12, 30);
+const { now: NOW, start: START } = LISTING_AND_MAINTENANCE;
 const BTC = { venue: 'binance', endpoint: 'klines', symbol: 'BTCUSDT', interval: '1m' } as const;
 
 let mock: MockExchange;
@@ -22,17 +20,7 @@ let cfg: string;
 let root: string;
 
 beforeAll(async () => {
-  mock = new MockExchange({
-    clock: new MockClock({ start: NOW, held: true }),
-    symbols: [{ symbol: 'BTCUSDT', listedAt: Date.UTC(2024, 1, 20) }, { symbol: 'ETHUSDT', listedAt: Date.UTC(2024, 1, 10) }],
-    maintenance: [{ from: MAINT_FROM, to: MAINT_TO }],
-  });
-  await mock.start();
-  dir = tempDir();
-  cfg = writeConfig(dir, {
-    venues: { binance: { baseUrl: mock.url } },
-    streams: [{ venue: 'binance', endpoint: 'klines', symbols: ['BTCUSDT', 'ETHUSDT'], intervals: ['1m', '1h'], start: new Date(START).toISOString() }],
-  });
+  ({ mock, dir, cfg } = await listingAndMaintenance());
   root = join(dir, 'data');
   const r = await runCandlekeep(['backfill', '--config', cfg]);
   expect(r.code).toBe(0);
