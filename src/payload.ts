@@ -21,7 +21,8 @@ export interface RawPayload {
 /** One buffer of its own (transferable) holding the header and the body's chunks; `body` views its tail. */
 export function encodePayload(meta: PayloadMeta, chunks: readonly Uint8Array[], size: number): RawPayload & { bytes: Uint8Array } {
   const m = packr.pack(meta);
-  const bytes = new Uint8Array(8 + m.length + size);
+  // Its own ArrayBuffer (transferable), not zero-filled: every byte is written below.
+  const bytes = Buffer.allocUnsafeSlow(8 + m.length + size);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, m.length, true);
