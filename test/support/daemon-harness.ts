@@ -32,8 +32,16 @@ export interface RunResult {
   stderr: string;
 }
 
+/** Daemons still running when the test process exits (a test that timed out) are killed with it. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
+
 export function spawnCandlekeep(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<RunResult>; output: () => string } {
   const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
