@@ -13,7 +13,7 @@ import { encodePayload } from '../src/payload.js';
 import type { PayloadMeta, PlannedSlice } from '../src/protocol.js';
 import type { StreamGeometry } from '../src/slices.js';
 import { venueByName } from '../src/venues/index.js';
-import { VenueBudget, type SharedBudget, type StopReason } from './rate-limiter.js';
+import { VenueBudget, type SharedBudget, type StopReason, type Ticket } from './rate-limiter.js';
 import { Semaphore } from './semaphore.js';
 import { backoffMs } from './backoff.js';
 import { WriterClient } from './writer-client.js';
@@ -173,11 +173,13 @@ class Fetcher {
     const url = this.endpoint.url(baseUrl, stream.symbol, stream.interval, slice);
     const hold = this.storageHoldUntil - Date.now();
     if (hold > 0) await this.clock.sleep(hold, this.writer.stopped);
-    const ticket = await this.budget.acquire(this.endpoint.weight(slice.limit), (ms, stopped) => this.clock.sleep(ms, stopped), this.writer.stopped);
+    const ticket = await this.takeBudget(this.endpoint.weight(slice.limit));
     if (!ticket || this.writer.stopping) return;
     const fetchedAt = Date.now();
     let status = 0;
     let bytes = 0;
+    const observe = (code: ErrorCode | null, reason: string | null, exchangeNow: number) =>
+      this.writer.observe({ endpoint: this.endpoint.name, status, code, reason, durationMs: Date.now() - fetchedAt, bytes, exchangeNow });
     try {
       const res = await this.http.get(url);
       status = res.status;
@@ -189,7 +191,7 @@ class Fetcher {
       // The body is copied once, from the socket's chunks into the payload that is stored; validation reads it there.
       const { bytes: payload, body } = encodePayload(meta, res.chunks, res.size);
       const facts = this.endpoint.validate(body, { slice, interval: stream.interval, exchangeNow });
-      this.writer.observe({ endpoint: this.endpoint.name, status, code: null, reason: null, durationMs: Date.now() - fetchedAt, bytes, exchangeNow });
+      observe(null, null, exchangeNow);
       const { status: sliceStatus, nextDueAt } = finality(slice.endMs, facts, exchangeNow, stream.interval, settings.settleMs);
       await this.uncommitted.acquire();
       const commit = this.writer.commit(slice, sliceStatus, payload, facts, fetchedAt, nextDueAt)
@@ -210,7 +212,7 @@ class Fetcher {
       this.commits.add(commit);
     } catch (err) {
       const e = toWireError(err);
-      this.writer.observe({ endpoint: this.endpoint.name, status, code: e.code, reason: e.code === 'CK_ERR_VALIDATION' ? e.message.split(':')[0]! : null, durationMs: Date.now() - fetchedAt, bytes, exchangeNow: status === 0 ? 0 : this.exchange.now() });
+      observe(e.code, e.code === 'CK_ERR_VALIDATION' ? e.message.split(':')[0]! : null, status === 0 ? 0 : this.exchange.now());
       await this.failed(slice, err);
     }
   }
@@ -226,10 +228,8 @@ class Fetcher {
 
   private async failed(slice: PlannedSlice, err: unknown): Promise<void> {
     const error = toWireError(err);
-    const stop = VENUE_STOPS[error.code];
-    const attempts = stop ? slice.attempts : slice.attempts + 1;
+    const attempts = this.stopVenueIfTold(error) ? slice.attempts : slice.attempts + 1;
     const now = this.exchange.now();
-    if (stop) this.stopVenue(stop, error);
     const nextDueAt = now + Math.max(error.retryAfterMs ?? 0, backoffMs(attempts, BACKOFF_BASE_MS, BACKOFF_CAP_MS));
     this.writer.log(error.code === 'CK_ERR_INTERNAL' ? 'error' : 'warn', 'slice failed', { sliceKey: slice.key, code: error.code, error: error.message, attempts });
     await this.writer.fail(slice, error, attempts, nextDueAt);
@@ -242,28 +242,38 @@ class Fetcher {
     }
   }
 
-  /** Stops every actor of the venue; the actor whose answer extended the stop says so. */
-  private stopVenue(reason: StopReason, error: WireError): void {
+  /** Waits for room in the venue's budget; null when the actor is told to stop first. */
+  private takeBudget(weight: number): Promise<Ticket | null> {
+    return this.budget.acquire(weight, (ms, stopped) => this.clock.sleep(ms, stopped), this.writer.stopped);
+  }
+
+  /**
+   * A 429, 418 or 403 stops every actor of the venue (the actor whose answer
+   * extended the stop says so). True when `error` was one of them.
+   */
+  private stopVenueIfTold(error: WireError): boolean {
+    const reason = VENUE_STOPS[error.code];
+    if (!reason) return false;
     const until = Date.now() + (error.retryAfterMs ?? BACKOFF_BASE_MS);
-    if (!this.budget.stop(reason, until)) return;
+    if (!this.budget.stop(reason, until)) return true;
     const fields = { venue: this.t.stream.venue, code: error.code, error: error.message, until: new Date(until).toISOString(), waitMs: until - Date.now() };
     if (reason === 'banned') this.writer.log('error', `IP BANNED by ${this.t.stream.venue}: every stream of the venue is stopped until the ban ends`, fields);
     else this.writer.log('warn', `${this.t.stream.venue} ${reason === 'rate-limited' ? 'rate limit hit (429)' : 'firewall block (403)'}: every stream of the venue pauses`, fields);
+    return true;
   }
 
   private async syncTime(): Promise<void> {
-    const ticket = await this.budget.acquire(this.venue.timeWeight, (ms, stopped) => this.clock.sleep(ms, stopped), this.writer.stopped);
+    const ticket = await this.takeBudget(this.venue.timeWeight);
     if (!ticket) return;
     try {
       const res = await this.http.get(`${this.t.baseUrl}${this.venue.timePath}`);
       this.budget.observe(res.headers, ticket);
       if (res.status !== 200) throw this.venue.classify(res.status, res.headers, res.body.toString('utf8'));
       const parsed = JSON.parse(res.body.toString('utf8')) as { serverTime?: unknown };
-      if (res.status === 200 && typeof parsed.serverTime === 'number') this.exchange.observe(parsed.serverTime, res.receivedAt);
+      if (typeof parsed.serverTime === 'number') this.exchange.observe(parsed.serverTime, res.receivedAt);
     } catch (err) {
       const error = toWireError(err);
-      const stop = VENUE_STOPS[error.code];
-      if (stop) this.stopVenue(stop, error);
+      this.stopVenueIfTold(error);
       this.writer.log('warn', 'time sync failed', { code: error.code, error: error.message });
     }
   }

@@ -3,7 +3,7 @@
 // commits; commits that arrive together share one LMDB transaction.
 import type { MessagePort } from 'node:worker_threads';
 import { toWireError, type WireError } from '../src/errors.js';
-import { payloadHash } from '../src/finality.js';
+import { payloadHash } from '../src/payload.js';
 import { assertNever, type FetcherMessage, type MainMessage } from '../src/protocol.js';
 import { sliceAt, sliceIndexAt, streamName, type StreamGeometry } from '../src/slices.js';
 import type { CommitItem } from '../storage/manifest-store.js';

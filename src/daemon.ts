@@ -92,7 +92,8 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
       }
     },
     onCommitted(records, streams, bytes) {
-      records.forEach((r, i) => metrics.committed(specs.get(streams[i]!)!, r.hasPayload && r.status !== 'failed' ? r.rows : 0, bytes[i]!));
+      // Rows count only when a payload came with the commit (a failed re-fetch keeps the old rows).
+      records.forEach((r, i) => metrics.committed(specs.get(streams[i]!)!, bytes[i]! > 0 ? r.rows : 0, bytes[i]!));
     },
     onBatch(size, seconds, ok) {
       metrics.batch(size, seconds, ok);

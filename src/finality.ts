@@ -1,7 +1,6 @@
 // When a fetched window is final, and when a partial one is due again.
 // Shared by the fetcher (deciding at fetch time) and rebuild-manifest
 // (deciding again from the stored payload), so both always agree.
-import { createHash } from 'node:crypto';
 import { addIntervals, floorToInterval, type Interval } from './intervals.js';
 import type { RowFacts } from './venues/venue.js';
 
@@ -19,9 +18,4 @@ export function finality(endMs: number, facts: Pick<RowFacts, 'hasOpenCandle'>, 
   if (endMs + settleMs < exchangeNow && !facts.hasOpenCandle) return { status: 'ok', nextDueAt: null };
   const nextClose = Math.min(addIntervals(floorToInterval(exchangeNow, interval), interval, 1), endMs + 1);
   return { status: 'partial', nextDueAt: nextClose + settleMs };
-}
-
-/** Checksum of a stored payload, kept in its slice record so `verify` sees bytes edited on disk. */
-export function payloadHash(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex').slice(0, 32);
 }

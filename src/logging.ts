@@ -19,11 +19,6 @@ export interface LogOptions {
   maxFileBytes?: number;
 }
 
-export function createLogger(level: string, destination: pino.DestinationStream | number = 1): Logger {
-  const dest = typeof destination === 'number' ? pino.destination({ fd: destination, sync: false }) : destination;
-  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
-}
-
 export async function createDaemonLogger(o: LogOptions): Promise<Logger> {
   const stdout: pino.DestinationStream = process.stdout.isTTY
     ? (await import('pino-pretty')).default({ colorize: true, translateTime: 'SYS:standard', destination: 1, sync: false }) // loaded only for a terminal

@@ -5,15 +5,14 @@
 import { statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import client from 'prom-client';
-import type { VenueBudget } from '../actors/rate-limiter.js';
+import type { BudgetSnapshot, VenueBudget } from '../actors/rate-limiter.js';
 import type { ManifestWriter } from '../actors/manifest-writer.js';
 import type { ChildStatus } from '../actors/supervisor.js';
 import { STORE_FILE } from '../storage/environment.js';
 import type { StreamSummary } from '../storage/records.js';
 import type { StreamSpec } from './config/load-config.js';
 import type { RequestObservation } from './protocol.js';
-import { intervalMs } from './intervals.js';
-import { sliceIndexAt } from './slices.js';
+import { progress, type Progress } from './progress.js';
 import { version } from './version.js';
 
 /** Read access to the running daemon (the composition root provides it). */
@@ -46,29 +45,15 @@ export interface StreamHealth {
   reason: string | null;
 }
 
-export interface Progress {
-  expected: number;
-  pending: number;
-  completeness: number;
-  lagSeconds: number | null;
-  caughtUp: boolean;
+/** One stream as the daemon sees it now: its summary, its progress and its health. */
+export interface Assessment {
+  spec: StreamSpec;
+  summary: StreamSummary;
+  progress: Progress;
+  health: StreamHealth;
 }
 
-/** Slices expected up to `now`, how many are missing, and how far behind the stored data is. */
-export function progress(g: StreamSpec, s: StreamSummary, now: number, settleMs: number): Progress {
-  const until = Math.min(g.endMs ?? Infinity, now);
-  const expected = until <= g.anchorMs ? 0 : sliceIndexAt(g, until - 1) + 1;
-  const pending = Math.max(0, expected - s.total);
-  const done = s.counts.ok + s.counts.partial;
-  const lagSeconds = s.lastClosedClose === null ? null : Math.max(0, (Math.min(now, g.endMs ?? Infinity) - (s.lastClosedClose + 1)) / 1000);
-  // Caught up: nothing missing, and the last closed candle is at most one candle (plus settling and a fetch) old.
-  const slack = intervalMs(g.interval) + settleMs + 10_000;
-  const caughtUp = pending === 0 && s.counts.failed === 0 && (g.endMs !== null && s.lastClosedClose !== null && s.lastClosedClose + 1 >= g.endMs - intervalMs(g.interval)
-    || (lagSeconds !== null && lagSeconds * 1000 <= slack));
-  return { expected, pending, completeness: expected === 0 ? 1 : Math.min(1, done / expected), lagSeconds, caughtUp };
-}
-
-export function streamHealth(view: DaemonView, g: StreamSpec): StreamHealth {
+function assess(view: DaemonView, g: StreamSpec): Assessment {
   const s = view.summary(g);
   const p = progress(g, s, view.now(g.venue), view.settleMs);
   const child = view.child(g.name);
@@ -85,7 +70,7 @@ export function streamHealth(view: DaemonView, g: StreamSpec): StreamHealth {
     status = 'warn';
     reason = `lagging ${Math.round(p.lagSeconds)} s behind`;
   }
-  return {
+  const health: StreamHealth = {
     stream: g.name,
     status,
     slices: { ok: s.counts.ok, partial: s.counts.partial, failed: s.counts.failed, pending: p.pending },
@@ -96,10 +81,11 @@ export function streamHealth(view: DaemonView, g: StreamSpec): StreamHealth {
     actor: child?.state ?? 'unknown',
     reason,
   };
+  return { spec: g, summary: s, progress: p, health };
 }
 
 export function health(view: DaemonView): Record<string, unknown> & { status: HealthStatus } {
-  const streams = view.streams.map((g) => streamHealth(view, g));
+  const streams = view.streams.map((g) => assess(view, g).health);
   const now = Date.now(); // pauses and bans are kept in local time
   const venues = [...view.budgets.values()].map((b) => {
     const snap = b.snapshot();
@@ -161,6 +147,7 @@ export class Metrics {
   private readonly restarts: client.Counter;
   private readonly venueEvents: client.Counter;
   private readonly seenEvents = new Map<string, number>();
+  private scrape: Assessment[] | null = null;
 
   constructor(private readonly view: () => DaemonView | null) {
     const r = [this.registry];
@@ -198,42 +185,33 @@ export class Metrics {
     const gauge = (name: string, help: string, labelNames: readonly string[], collect: (g: client.Gauge, v: DaemonView) => void) =>
       new client.Gauge({ name, help, labelNames, registers: r, collect() { const v = readView(); if (v) { this.reset(); collect(this, v); } } });
 
+    // The per-stream gauges of one scrape share one assessment of each stream.
+    const streams = (v: DaemonView) => this.assessments(v);
     gauge('candlekeep_stream_slices', 'Slices of each stream by status (ok, partial, failed, pending up to now).', [...STREAM_LABELS, 'status'], (g, v) => {
-      for (const s of v.streams) {
-        const h = streamHealth(v, s);
-        for (const [status, n] of Object.entries(h.slices)) g.set({ ...streamLabels(s), status }, n);
-      }
+      for (const a of streams(v)) for (const [status, n] of Object.entries(a.health.slices)) g.set({ ...streamLabels(a.spec), status }, n);
     });
     gauge('candlekeep_stream_completeness_ratio', 'Share of the slices expected up to now that are stored (ok or partial).', STREAM_LABELS, (g, v) => {
-      for (const s of v.streams) g.set(streamLabels(s), progress(s, v.summary(s), v.now(s.venue), v.settleMs).completeness);
+      for (const a of streams(v)) g.set(streamLabels(a.spec), a.progress.completeness);
     });
     gauge('candlekeep_stream_lag_seconds', 'Now minus the close of the last closed candle stored.', STREAM_LABELS, (g, v) => {
-      for (const s of v.streams) {
-        const p = progress(s, v.summary(s), v.now(s.venue), v.settleMs);
-        if (p.lagSeconds !== null) g.set(streamLabels(s), p.lagSeconds);
-      }
+      for (const a of streams(v)) if (a.progress.lagSeconds !== null) g.set(streamLabels(a.spec), a.progress.lagSeconds);
     });
     gauge('candlekeep_stream_last_candle_timestamp_seconds', 'Close time of the last closed candle stored (Unix seconds).', STREAM_LABELS, (g, v) => {
-      for (const s of v.streams) {
-        const last = v.summary(s).lastClosedClose;
-        if (last !== null) g.set(streamLabels(s), (last + 1) / 1000);
-      }
+      for (const a of streams(v)) if (a.summary.lastClosedClose !== null) g.set(streamLabels(a.spec), (a.summary.lastClosedClose + 1) / 1000);
     });
     gauge('candlekeep_stream_caught_up', '1 when the stream has every slice up to now and its last candle is fresh.', STREAM_LABELS, (g, v) => {
-      for (const s of v.streams) g.set(streamLabels(s), progress(s, v.summary(s), v.now(s.venue), v.settleMs).caughtUp ? 1 : 0);
+      for (const a of streams(v)) g.set(streamLabels(a.spec), a.progress.caughtUp ? 1 : 0);
     });
     gauge('candlekeep_stream_failed', '1 when the stream stopped (unknown symbol, gave up, actor past its restart intensity).', STREAM_LABELS, (g, v) => {
-      for (const s of v.streams) g.set(streamLabels(s), streamHealth(v, s).status === 'fail' ? 1 : 0);
+      for (const a of streams(v)) g.set(streamLabels(a.spec), a.health.status === 'fail' ? 1 : 0);
     });
-    gauge('candlekeep_venue_weight_used', 'Weight (or requests) counted in the current window: candlekeep plus other programs on the IP.', ['venue', 'limit', 'window_seconds'], (g, v) => {
-      for (const b of v.budgets.values()) for (const l of b.snapshot().limits) g.set({ venue: b.shared.venue, limit: l.type, window_seconds: String(l.windowMs / 1000) }, l.used);
-    });
-    gauge('candlekeep_venue_weight_budget', 'What candlekeep allows itself per window: the exchange limit times maxBudgetShare.', ['venue', 'limit', 'window_seconds'], (g, v) => {
-      for (const b of v.budgets.values()) for (const l of b.snapshot().limits) g.set({ venue: b.shared.venue, limit: l.type, window_seconds: String(l.windowMs / 1000) }, l.cap);
-    });
-    gauge('candlekeep_venue_weight_limit', 'The exchange limit per window, from exchangeInfo.rateLimits.', ['venue', 'limit', 'window_seconds'], (g, v) => {
-      for (const b of v.budgets.values()) for (const l of b.snapshot().limits) g.set({ venue: b.shared.venue, limit: l.type, window_seconds: String(l.windowMs / 1000) }, l.limit);
-    });
+    const budgetGauge = (name: string, help: string, value: (l: BudgetSnapshot['limits'][number]) => number) =>
+      gauge(name, help, ['venue', 'limit', 'window_seconds'], (g, v) => {
+        for (const b of v.budgets.values()) for (const l of b.snapshot().limits) g.set({ venue: b.shared.venue, limit: l.type, window_seconds: String(l.windowMs / 1000) }, value(l));
+      });
+    budgetGauge('candlekeep_venue_weight_used', 'Weight (or requests) counted in the current window: candlekeep plus other programs on the IP.', (l) => l.used);
+    budgetGauge('candlekeep_venue_weight_budget', 'What candlekeep allows itself per window: the exchange limit times maxBudgetShare.', (l) => l.cap);
+    budgetGauge('candlekeep_venue_weight_limit', 'The exchange limit per window, from exchangeInfo.rateLimits.', (l) => l.limit);
     gauge('candlekeep_venue_paused_until_timestamp_seconds', 'End of the venue pause after a 429 or 403 (Unix seconds; 0 when not paused).', ['venue'], (g, v) => {
       for (const b of v.budgets.values()) { const s = b.snapshot(); g.set({ venue: s.venue }, s.pausedUntil > Date.now() ? s.pausedUntil / 1000 : 0); }
     });
@@ -256,6 +234,15 @@ export class Metrics {
         for (const reason of ['rate-limited', 'waf-blocked', 'banned']) g.set({ venue: s.venue, reason }, s.stopReason === reason ? 1 : 0);
       }
     });
+  }
+
+  /** Every stream assessed once per scrape: prom-client collects every metric in one turn, so the cache ends with it. */
+  private assessments(v: DaemonView): Assessment[] {
+    if (!this.scrape) {
+      this.scrape = v.streams.map((g) => assess(v, g));
+      setImmediate(() => (this.scrape = null));
+    }
+    return this.scrape;
   }
 
   /** A fetcher's HTTP attempt (sent over its port). */

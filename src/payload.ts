@@ -6,6 +6,7 @@
 // Built in the worker in ONE buffer (the body is copied once, straight from
 // the socket's chunks), transferred to the main thread without a copy and
 // written to LMDB as is. Readers parse the body only when they need rows.
+import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import type { PayloadMeta } from './protocol.js';
 
@@ -49,4 +50,9 @@ export function decodeRawPayload(bytes: Uint8Array): RawPayload {
 
 export function bodyText(body: Uint8Array): string {
   return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+}
+
+/** Checksum of a stored payload, kept in its slice record so `verify` sees bytes edited on disk. */
+export function payloadHash(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 32);
 }

@@ -46,6 +46,25 @@ export function sliceId(key: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
+/** The parts of a slice key (`venue:endpoint:SYMBOL:interval:startMs-endMs:limit`). */
+export interface ParsedKey {
+  venue: string;
+  endpoint: string;
+  symbol: string;
+  interval: string;
+  startMs: number;
+  endMs: number;
+  limit: number;
+}
+
+const SLICE_KEY = /^([^:]+):([^:]+):([^:]+):([^:]+):(\d+)-(\d+):(\d+)$/;
+
+export function parseSliceKey(key: string): ParsedKey | null {
+  const m = SLICE_KEY.exec(key);
+  if (!m) return null;
+  return { venue: m[1]!, endpoint: m[2]!, symbol: m[3]!, interval: m[4]!, startMs: Number(m[5]), endMs: Number(m[6]), limit: Number(m[7]) };
+}
+
 /** Slice number `index` of a stream, or null when it starts at or after the stream's end. */
 export function sliceAt(g: StreamGeometry, index: number): SliceSpec | null {
   const startMs = addIntervals(g.anchorMs, g.interval, index * g.limit);

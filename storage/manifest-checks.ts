@@ -1,21 +1,18 @@
 // Reads a data root and checks DESIGN.md's invariants: every ok/partial
 // slice has its payload and that payload is the slice's (key, row count),
 // summaries count exactly the records, no final slice holds an open candle,
-// and rows sit inside their window in order. Used by tests and `verify`.
+// and rows sit inside their window in order. Used by tests and `verify`,
+// which adds its own checks on the same pass (see checkStream's visitor).
 import { bodyText, decodeRawPayload, type RawPayload } from '../src/payload.js';
-
-export { decodeRawPayload };
-import type { StreamKey } from './keys.js';
-import { ManifestStore } from './manifest-store.js';
-import { decodeSummary, STATUSES, type SliceRecord } from './records.js';
-
+import type { StreamRef } from '../src/slices.js';
+import { sliceRange, type SliceKey, type StreamKey } from './keys.js';
+import type { ManifestStore } from './manifest-store.js';
+import { decodeSliceRecord, decodeSummary, STATUSES, type SliceRecord, type StreamSummary } from './records.js';
 
 export interface Finding {
   sliceKey: string;
   problem: string;
 }
-
-export type { RawPayload };
 
 export interface StoredPayload extends RawPayload {
   rows: unknown[][];
@@ -31,36 +28,50 @@ export function checkManifest(store: ManifestStore): Finding[] {
   const findings: Finding[] = [];
   for (const { key, value } of store.store.streams.getRange({})) {
     const [venue, endpoint, symbol, interval] = key as StreamKey;
-    const name = `${venue}:${endpoint}:${symbol}:${interval}`;
-    const summary = decodeSummary(value, name);
-    const counts = { ok: 0, partial: 0, failed: 0 };
-    let rows = 0;
-    for (const r of store.records({ venue, endpoint, symbol, interval: interval as never })) {
-      counts[r.status]++;
-      if (r.hasPayload) rows += r.rows;
-      findings.push(...checkSlice(store, r));
-    }
-    for (const s of STATUSES) {
-      if (counts[s] !== summary.counts[s]) findings.push({ sliceKey: name, problem: `summary counts ${summary.counts[s]} ${s} slices, records hold ${counts[s]}` });
-    }
-    const total = counts.ok + counts.partial + counts.failed;
-    if (summary.total !== total) findings.push({ sliceKey: name, problem: `summary total ${summary.total} != ${total} records` });
-    if (summary.rows !== rows) findings.push({ sliceKey: name, problem: `summary rows ${summary.rows} != ${rows} in payloads` });
+    const ref = { venue, endpoint, symbol, interval } as StreamRef;
+    findings.push(...checkStream(store, ref, decodeSummary(value, `${venue}:${endpoint}:${symbol}:${interval}`)));
   }
   return findings;
 }
 
-function checkSlice(store: ManifestStore, r: SliceRecord): Finding[] {
+/** What checkStream hands a visitor for each slice: the record, its LMDB key's start, and its payload (when it has one that decodes). */
+export type SliceVisitor = (r: SliceRecord, keyStartMs: number, bytes: Buffer | undefined, payload: StoredPayload | null) => void;
+
+/** One pass over a stream's slices: the invariants, then `visit` for checks of its own on the same decoded payloads. */
+export function checkStream(store: ManifestStore, ref: StreamRef, summary: StreamSummary, visit?: SliceVisitor): Finding[] {
+  const name = `${ref.venue}:${ref.endpoint}:${ref.symbol}:${ref.interval}`;
+  const findings: Finding[] = [];
+  const counts = { ok: 0, partial: 0, failed: 0 };
+  let rows = 0;
+  for (const { key, value } of store.store.slices.getRange(sliceRange(ref))) {
+    const at = (key as SliceKey)[4];
+    const r = decodeSliceRecord(value, `${name}@${at}`);
+    counts[r.status]++;
+    if (r.hasPayload) rows += r.rows;
+    const bytes = r.status === 'failed' && !r.hasPayload ? undefined : store.payload(r.id);
+    const { findings: own, payload } = checkSlice(r, bytes);
+    findings.push(...own);
+    visit?.(r, at, bytes, payload);
+  }
+  for (const s of STATUSES) {
+    if (counts[s] !== summary.counts[s]) findings.push({ sliceKey: name, problem: `summary counts ${summary.counts[s]} ${s} slices, records hold ${counts[s]}` });
+  }
+  const total = counts.ok + counts.partial + counts.failed;
+  if (summary.total !== total) findings.push({ sliceKey: name, problem: `summary total ${summary.total} != ${total} records` });
+  if (summary.rows !== rows) findings.push({ sliceKey: name, problem: `summary rows ${summary.rows} != ${rows} in payloads` });
+  return findings;
+}
+
+function checkSlice(r: SliceRecord, bytes: Buffer | undefined): { findings: Finding[]; payload: StoredPayload | null } {
   const out: Finding[] = [];
   const bad = (problem: string) => out.push({ sliceKey: r.key, problem });
-  if (r.status === 'failed' && !r.hasPayload) return out;
-  const bytes = store.payload(r.id);
-  if (!bytes) return [{ sliceKey: r.key, problem: `${r.status} slice has no payload` }];
+  if (r.status === 'failed' && !r.hasPayload) return { findings: out, payload: null };
+  if (!bytes) return { findings: [{ sliceKey: r.key, problem: `${r.status} slice has no payload` }], payload: null };
   let p: StoredPayload;
   try {
     p = decodePayload(bytes);
   } catch (err) {
-    return [{ sliceKey: r.key, problem: `payload does not decode: ${(err as Error).message}` }];
+    return { findings: [{ sliceKey: r.key, problem: `payload does not decode: ${(err as Error).message}` }], payload: null };
   }
   if (p.meta.key !== r.key) bad(`payload belongs to ${p.meta.key}`);
   if (!Array.isArray(p.rows) || p.rows.length !== r.rows) bad(`payload has ${p.rows?.length} rows, record says ${r.rows}`);
@@ -74,5 +85,5 @@ function checkSlice(store: ManifestStore, r: SliceRecord): Finding[] {
     if (r.status === 'ok' && close >= p.meta.serverTime) bad(`final slice holds a candle closing at ${close}, after the exchange's ${p.meta.serverTime}`);
   }
   if (r.status === 'ok' && r.endMs >= p.meta.serverTime) bad(`ok slice window ends at ${r.endMs}, not before its fetch at ${p.meta.serverTime}`);
-  return out;
+  return { findings: out, payload: p };
 }

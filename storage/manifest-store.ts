@@ -5,7 +5,7 @@ import { sliceAt, streamName, type StreamGeometry, type StreamRef } from '../src
 import { existsSync } from 'node:fs';
 import { CkError } from '../src/errors.js';
 import { openStore, type Store } from './environment.js';
-import { sliceKey, sliceRange, streamKey } from './keys.js';
+import { sliceKey, sliceRange, streamKey, type SliceKey } from './keys.js';
 import { decodeSliceRecord, decodeSummary, emptySummary, type SliceRecord, type StreamSummary } from './records.js';
 
 export interface CommitItem {
@@ -33,6 +33,12 @@ export class ManifestStore {
     for (const { key, value } of this.store.slices.getRange(sliceRange(ref, fromMs))) {
       yield decodeSliceRecord(value, `${streamName(ref)}@${key[4]}`);
     }
+  }
+
+  /** Start of the stream's last slice record starting at or before `t`, if any (one reverse range step). */
+  lastStartAtOrBefore(ref: StreamRef, t: number): number | undefined {
+    for (const key of this.store.slices.getKeys({ start: sliceKey(ref, t), end: sliceKey(ref, -1), reverse: true, limit: 1 })) return (key as SliceKey)[4];
+    return undefined;
   }
 
   payload(id: string): Buffer | undefined {
@@ -137,7 +143,7 @@ export class ManifestStore {
 }
 
 /** Moves a summary's counts from record `prev` (if any) to record `next`. */
-export function countInto(s: StreamSummary, prev: SliceRecord | undefined, next: SliceRecord): void {
+function countInto(s: StreamSummary, prev: SliceRecord | undefined, next: SliceRecord): void {
   if (prev) {
     s.counts[prev.status]--;
     s.total--;

@@ -2,9 +2,10 @@
 // the payloads (rows as received, with their URL key and fetch time) are
 // the truth. This drops the manifest and derives it again from the payloads
 // alone, deciding status exactly as the fetcher does (src/finality.ts).
-import { finality, payloadHash } from '../src/finality.js';
+import { finality } from '../src/finality.js';
+import { payloadHash } from '../src/payload.js';
 import { isInterval } from '../src/intervals.js';
-import { sliceId, streamName, type SliceSpec, type StreamGeometry } from '../src/slices.js';
+import { parseSliceKey, sliceId, streamName, type SliceSpec, type StreamGeometry } from '../src/slices.js';
 import { venueByName } from '../src/venues/index.js';
 import { decodePayload } from './manifest-checks.js';
 import type { CommitItem, ManifestStore } from './manifest-store.js';
@@ -15,24 +16,6 @@ export interface RebuildReport {
   streams: number;
   /** Payloads that could not be used, with why (they are left in place). */
   skipped: Array<{ id: string; problem: string }>;
-}
-
-export interface ParsedKey {
-  venue: string;
-  endpoint: string;
-  symbol: string;
-  interval: string;
-  startMs: number;
-  endMs: number;
-  limit: number;
-}
-
-const KEY = /^([^:]+):([^:]+):([^:]+):([^:]+):(\d+)-(\d+):(\d+)$/;
-
-export function parseSliceKey(key: string): ParsedKey | null {
-  const m = KEY.exec(key);
-  if (!m) return null;
-  return { venue: m[1]!, endpoint: m[2]!, symbol: m[3]!, interval: m[4]!, startMs: Number(m[5]), endMs: Number(m[6]), limit: Number(m[7]) };
 }
 
 /**

@@ -3,7 +3,7 @@
 // LMDB readers see the last committed transaction.
 import { isInterval } from '../src/intervals.js';
 import { streamName, type StreamRef } from '../src/slices.js';
-import { decodePayload, decodeRawPayload, type RawPayload, type StoredPayload } from './manifest-checks.js';
+import { decodeRawPayload, type RawPayload } from '../src/payload.js';
 import type { StreamKey } from './keys.js';
 import type { ManifestStore } from './manifest-store.js';
 import { decodeSummary, type SliceRecord, type StreamSummary } from './records.js';
@@ -31,12 +31,7 @@ export function matchStreams(streams: readonly StoredStreamInfo[], pattern: stri
   return streams.filter((s) => re.test(s.name));
 }
 
-export interface SliceWithPayload {
-  record: SliceRecord;
-  payload: StoredPayload;
-}
-
-/** Every slice that holds a payload, in time order, with its body unparsed; a slice that starts before `fromMs` but may reach past it is included. */
+/** Every slice that holds a payload, in time order, with its body as stored (unparsed); a slice that starts before `fromMs` but reaches past it is included. */
 export function* rawSlices(store: ManifestStore, ref: StreamRef, fromMs = -Infinity): Generator<{ record: SliceRecord; payload: RawPayload }> {
   for (const record of store.records(ref, firstSliceStart(store, ref, fromMs))) {
     if (!record.hasPayload || record.endMs < fromMs) continue;
@@ -46,26 +41,12 @@ export function* rawSlices(store: ManifestStore, ref: StreamRef, fromMs = -Infin
   }
 }
 
-/** Every slice that holds a payload, in time order, decoded one at a time. */
-export function* slicesWithPayload(store: ManifestStore, ref: StreamRef, fromMs = -Infinity): Generator<SliceWithPayload> {
-  for (const record of store.records(ref, fromMs)) {
-    if (!record.hasPayload) continue;
-    const bytes = store.payload(record.id);
-    if (!bytes) continue;
-    yield { record, payload: decodePayload(bytes) };
-  }
-}
-
 export type KlineRow = [number, string, string, string, string, string, number, string, number, string, string, string];
 
+/** Start of the slice whose window holds `fromMs` (the last one starting at or before it), so it is not skipped. */
 function firstSliceStart(store: ManifestStore, ref: StreamRef, fromMs: number): number {
   if (!Number.isFinite(fromMs)) return -Infinity;
-  let start = -Infinity;
-  for (const r of store.records(ref)) {
-    if (r.startMs > fromMs) break;
-    start = r.startMs;
-  }
-  return start;
+  return store.lastStartAtOrBefore(ref, fromMs) ?? -Infinity;
 }
 
 export interface GapRange {

@@ -4,14 +4,13 @@
 // every payload, the partition of each stream into slices, and spacing
 // violations and gaps inside and between slices that no recorded
 // known-empty range explains (the old system's "manifest validation").
-import { payloadHash } from '../src/finality.js';
+import { payloadHash } from '../src/payload.js';
 import { addIntervals } from '../src/intervals.js';
-import { sliceId, streamName, type StreamRef } from '../src/slices.js';
+import { parseSliceKey, sliceId, streamName, type StreamRef } from '../src/slices.js';
 import { venueByName } from '../src/venues/index.js';
-import { checkManifest, decodePayload, type Finding } from './manifest-checks.js';
+import { checkStream, type Finding } from './manifest-checks.js';
 import type { ManifestStore } from './manifest-store.js';
-import type { SliceRecord } from './records.js';
-import { parseSliceKey } from './rebuild.js';
+import type { SliceRecord, StreamSummary } from './records.js';
 import { listStreams } from './stream-reader.js';
 
 export type FindingKind = 'corrupt' | 'gap';
@@ -28,42 +27,33 @@ export interface VerifyReport {
 }
 
 export function verifyStore(store: ManifestStore): VerifyReport {
-  const findings: VerifyFinding[] = checkManifest(store).map((f) => ({ ...f, kind: 'corrupt' }));
+  const findings: VerifyFinding[] = [];
   let slices = 0;
   let rows = 0;
   const streams = listStreams(store);
-  for (const { ref } of streams) {
-    const r = verifyStream(store, ref, findings);
+  for (const { ref, summary } of streams) {
+    const r = verifyStream(store, ref, summary, findings);
     slices += r.slices;
     rows += r.rows;
   }
-  // One finding per slice and problem, in a stable order.
-  const seen = new Set<string>();
-  const unique = findings.filter((f) => {
-    const k = `${f.sliceKey}\u0000${f.problem}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-  return { streams: streams.length, slices, rows, findings: unique };
+  return { streams: streams.length, slices, rows, findings };
 }
 
-function verifyStream(store: ManifestStore, ref: StreamRef, out: VerifyFinding[]): { slices: number; rows: number } {
+/** The invariants and this file's checks, in one pass over the stream (each payload decoded once). */
+function verifyStream(store: ManifestStore, ref: StreamRef, summary: StreamSummary, out: VerifyFinding[]): { slices: number; rows: number } {
   const name = streamName(ref);
   const endpoint = venueByName(ref.venue).endpoints[ref.endpoint];
   const corrupt = (sliceKey: string, problem: string) => out.push({ sliceKey, problem, kind: 'corrupt' });
   const gap = (sliceKey: string, problem: string) => out.push({ sliceKey, problem, kind: 'gap' });
   let prev: SliceRecord | null = null;
-  /** Last candle seen so far and the known-empty ranges that may explain a jump. */
+  /** Last candle seen so far, and the known-empty ranges that may explain a jump. */
   let lastOpen: number | null = null;
   let lastKey = name;
   let prevGaps: Array<[number, number]> = [];
   let slices = 0;
   let rows = 0;
-  for (const { key, value } of store.store.slices.getRange({ start: [ref.venue, ref.endpoint, ref.symbol, ref.interval, -1], end: [ref.venue, ref.endpoint, ref.symbol, ref.interval, Number.MAX_SAFE_INTEGER] })) {
-    const r = value as SliceRecord;
+  const invariants = checkStream(store, ref, summary, (r, at, bytes, p) => {
     slices++;
-    const at = (key as unknown[])[4] as number;
     const k = parseSliceKey(String(r.key));
     if (!k || streamName(k as StreamRef) !== name || k.startMs !== r.startMs || k.endMs !== r.endMs || k.limit !== r.limit || at !== r.startMs) {
       corrupt(String(r.key), `record window ${r.startMs}-${r.endMs}:${r.limit} at LMDB key ${at} does not match its key`);
@@ -76,19 +66,12 @@ function verifyStream(store: ManifestStore, ref: StreamRef, out: VerifyFinding[]
     prev = r;
     if (r.status === 'failed' && !r.hasPayload) {
       gap(r.key, `failed ${r.attempts} time(s): ${r.error?.code ?? ''} ${r.error?.message ?? ''}`.trim());
-      continue;
+      return;
     }
-    const bytes = store.payload(r.id);
-    if (!bytes) continue; // checkManifest reports it
+    if (!bytes || !p) return; // the invariants report it
     if (r.payloadHash && payloadHash(bytes) !== r.payloadHash) {
       corrupt(r.key, 'payload bytes do not match the checksum recorded with the slice (edited on disk?)');
-      continue;
-    }
-    let p;
-    try {
-      p = decodePayload(bytes);
-    } catch {
-      continue; // checkManifest reports it
+      return;
     }
     if (endpoint) {
       try {
@@ -112,7 +95,8 @@ function verifyStream(store: ManifestStore, ref: StreamRef, out: VerifyFinding[]
       lastKey = r.key;
     }
     prevGaps = r.gaps;
-  }
+  });
+  out.push(...invariants.map((f) => ({ ...f, kind: 'corrupt' as const })));
   return { slices, rows };
 }
 

@@ -1,10 +1,9 @@
 // The data-out commands work on a data root, with or without a config and
 // whether or not a daemon is running on it (LMDB readers do not block).
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FlagValues } from '../cli/command.js';
-import { loadConfig, type Config } from '../config/load-config.js';
+import { defaultDataRoot, loadConfig, type Config } from '../config/load-config.js';
 import { CkError } from '../errors.js';
 import { STORE_FILE } from '../../storage/environment.js';
 import { ManifestStore } from '../../storage/manifest-store.js';
@@ -21,11 +20,11 @@ export function chooseDataRoot(flags: FlagValues): DataRootChoice {
     const config = loadConfig(flags.config, { dataRootFlag: flag });
     return { dataRoot: config.dataRoot, config };
   }
-  const env = process.env.CANDLEKEEP_DATA_ROOT;
-  return { dataRoot: resolve(flag ?? (env || join(homedir(), '.candlekeep'))), config: null };
+  return { dataRoot: flag === undefined ? defaultDataRoot() : resolve(flag), config: null };
 }
 
-export function openForReading(dataRoot: string, readOnly = true): ManifestStore {
+/** The store of a data root that must already hold one (CK_ERR_NO_DATA otherwise). */
+export function openExisting(dataRoot: string, readOnly = true): ManifestStore {
   if (!existsSync(join(dataRoot, STORE_FILE))) {
     throw new CkError('CK_ERR_NO_DATA', `${dataRoot} holds no candlekeep data (${STORE_FILE} is missing); pass --config or --data-root`);
   }
@@ -33,7 +32,7 @@ export function openForReading(dataRoot: string, readOnly = true): ManifestStore
 }
 
 export async function withStore<T>(dataRoot: string, fn: (store: ManifestStore) => T | Promise<T>, readOnly = true): Promise<T> {
-  const store = openForReading(dataRoot, readOnly);
+  const store = openExisting(dataRoot, readOnly);
   try {
     return await fn(store);
   } finally {

@@ -1,12 +1,10 @@
 // rebuild-manifest: drop slice records and summaries, derive them again from
 // the payloads alone. Refuses while a daemon holds the data root.
 import type { Command } from '../cli/command.js';
+import { DEFAULT_SETTLE_MS } from '../config/schema.js';
 import { lockDataRoot } from '../data-root-lock.js';
 import { rebuildManifest as rebuild } from '../../storage/rebuild.js';
 import { chooseDataRoot, withStore } from './data-root.js';
-
-/** Settle time when no config says otherwise (the config default). */
-const DEFAULT_SETTLE_MS = 1000;
 
 export const rebuildManifest: Command = {
   name: 'rebuild-manifest',

@@ -1,10 +1,12 @@
 // status: one row per stored stream: range, slices by status, completeness,
 // known-empty ranges, first and last candle, lag.
 import type { Command } from '../cli/command.js';
-import { sliceIndexAt, type StreamGeometry } from '../slices.js';
+import { progress } from '../progress.js';
+import type { StreamGeometry } from '../slices.js';
 import { knownEmptyRanges, listStreams, type StoredStreamInfo } from '../../storage/stream-reader.js';
 import type { ManifestStore } from '../../storage/manifest-store.js';
 import type { Config } from '../config/load-config.js';
+import { DEFAULT_SETTLE_MS } from '../config/schema.js';
 import { chooseDataRoot, iso, parseTime, withStore } from './data-root.js';
 
 export interface StreamStatus {
@@ -25,22 +27,20 @@ export interface StreamStatus {
 export function streamStatus(store: ManifestStore, s: StoredStreamInfo, config: Config | null, now: number): StreamStatus {
   const spec = config?.streams.find((c) => c.name === s.name);
   const g: StreamGeometry = spec ?? { ...s.ref, anchorMs: s.summary.anchorMs, endMs: null, limit: s.summary.limit };
-  const until = Math.min(g.endMs ?? Infinity, now);
-  const expected = until <= g.anchorMs ? 0 : sliceIndexAt(g, until - 1) + 1;
+  const p = progress(g, s.summary, now, config?.fetcher.settleMs ?? DEFAULT_SETTLE_MS);
   const { ok, partial, failed } = s.summary.counts;
-  const pending = Math.max(0, expected - s.summary.total);
   const last = s.summary.lastClosedClose;
   return {
     stream: s.name,
     from: iso(g.anchorMs),
     to: g.endMs === null ? null : iso(g.endMs),
-    slices: { ok, partial, failed, pending, expected: Math.max(expected, s.summary.total) },
-    completeness: expected === 0 ? 1 : Math.min(1, (ok + partial) / expected),
+    slices: { ok, partial, failed, pending: p.pending, expected: Math.max(p.expected, s.summary.total) },
+    completeness: p.completeness,
     rows: s.summary.rows,
     knownEmpty: knownEmptyRanges(store, s.ref).map((r) => ({ from: iso(r.fromMs), to: iso(r.toMs) })),
     firstCandle: s.summary.firstOpen === null ? null : iso(s.summary.firstOpen),
     lastClosedCandle: last === null ? null : iso(last + 1),
-    lagSeconds: last === null ? null : Math.max(0, Math.round((now - (last + 1)) / 1000)),
+    lagSeconds: p.lagSeconds === null ? null : Math.round(p.lagSeconds),
     configured: spec !== undefined,
   };
 }

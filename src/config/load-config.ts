@@ -65,9 +65,7 @@ export function parseConfig(raw: unknown, configPath: string, options: LoadOptio
     ? resolve(options.dataRootFlag)
     : c.dataRoot !== undefined
       ? resolve(baseDir, c.dataRoot)
-      : env.CANDLEKEEP_DATA_ROOT
-        ? resolve(env.CANDLEKEEP_DATA_ROOT)
-        : resolve(homedir(), '.candlekeep');
+      : defaultDataRoot(env);
 
   const venues: Record<string, VenueSettings> = {};
   for (const [name, def] of Object.entries(VENUES)) {
@@ -110,4 +108,9 @@ function deepFreeze<T>(o: T): T {
     for (const v of Object.values(o)) deepFreeze(v);
   }
   return o;
+}
+
+/** The data root when neither a flag nor the config names one: CANDLEKEEP_DATA_ROOT, else ~/.candlekeep. */
+export function defaultDataRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CANDLEKEEP_DATA_ROOT ? resolve(env.CANDLEKEEP_DATA_ROOT) : resolve(homedir(), '.candlekeep');
 }

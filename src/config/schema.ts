@@ -3,6 +3,9 @@
 import { z } from 'zod';
 import { VENUES, VENUE_NAMES } from '../venues/index.js';
 
+/** A candle counts as final this long after its close (`fetcher.settleMs`); also what data-root commands assume without a config. */
+export const DEFAULT_SETTLE_MS = 1000;
+
 export const SYMBOL_PATTERN = /^[A-Z0-9]{2,30}$/;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -79,11 +82,11 @@ export const configSchema = z.strictObject({
     bodyTimeoutMs: z.number().int().min(100).default(15_000),
     maxResponseBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
     maxAttempts: z.number().int().min(1).default(8),
-    settleMs: z.number().int().min(0).default(1000),
+    settleMs: z.number().int().min(0).default(DEFAULT_SETTLE_MS),
     timeSyncMs: z.number().int().min(100).default(30_000),
   }).default({
     concurrency: 2, maxUncommitted: 4, connectTimeoutMs: 5000, headersTimeoutMs: 10_000,
-    bodyTimeoutMs: 15_000, maxResponseBytes: 16 * 1024 * 1024, maxAttempts: 8, settleMs: 1000, timeSyncMs: 30_000,
+    bodyTimeoutMs: 15_000, maxResponseBytes: 16 * 1024 * 1024, maxAttempts: 8, settleMs: DEFAULT_SETTLE_MS, timeSyncMs: 30_000,
   }),
 });
 

@@ -5,7 +5,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addIntervals } from '../../src/intervals.js';
 import type { ManifestStore } from '../manifest-store.js';
-import { knownEmptyRanges, rawSlices, slicesWithPayload, type GapRange, type KlineRow, type StoredStreamInfo } from '../stream-reader.js';
+import { bodyText } from '../../src/payload.js';
+import { knownEmptyRanges, rawSlices, type GapRange, type KlineRow, type StoredStreamInfo } from '../stream-reader.js';
 import { openSink, type ExportFormat } from './sinks.js';
 
 export type GapMode = 'report' | 'ffill';
@@ -70,7 +71,7 @@ export async function exportStream(store: ManifestStore, s: StoredStreamInfo, pa
           continue;
         }
       }
-      const rows = JSON.parse(Buffer.from(payload.body.buffer, payload.body.byteOffset, payload.body.byteLength).toString('utf8')) as KlineRow[];
+      const rows = JSON.parse(bodyText(payload.body)) as KlineRow[];
       for (const row of rows) {
         if (row[0] < o.fromMs || row[0] >= o.toMs || row[6] >= payload.meta.serverTime) continue;
         gapTo(row[0]);
@@ -138,9 +139,10 @@ function exportJsonTree(store: ManifestStore, s: StoredStreamInfo, root: string,
   mkdirSync(join(dir, 'responses'), { recursive: true });
   const slices: unknown[] = [];
   let rows = 0;
-  for (const { record, payload } of slicesWithPayload(store, s.ref)) {
-    if (record.endMs < o.fromMs || record.startMs >= o.toMs) continue;
-    writeFileSync(join(dir, 'responses', `${record.id}.json`), JSON.stringify({ meta: payload.meta, data: payload.rows }));
+  for (const { record, payload } of rawSlices(store, s.ref, o.fromMs)) {
+    if (record.startMs >= o.toMs) break;
+    // The body is JSON exactly as the exchange sent it: it goes in as `data` unparsed.
+    writeFileSync(join(dir, 'responses', `${record.id}.json`), `{"meta":${JSON.stringify(payload.meta)},"data":${bodyText(payload.body)}}`);
     const { status, key, id, startMs, endMs, limit, rows: n, firstOpen, lastOpen, lastClosedClose, gaps, anomalies, fetchedAt, payloadHash } = record;
     slices.push({ status, key, id, startMs, endMs, limit, rows: n, firstOpen, lastOpen, lastClosedClose, gaps, anomalies, fetchedAt, payloadHash, url: payload.meta.url, response: `responses/${id}.json` });
     rows += n;
