@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { validateKlines } from '../../src/venues/binance/klines.js';
+import { scanKlines } from '../../src/venues/binance/kline-scan.js';
+import { validateKlineBytes, validateKlines } from '../../src/venues/binance/klines.js';
 import { geometry, sliceAt } from '../../src/slices.js';
+import { CsvCandles } from '../support/csv-candles.js';
 import { SyntheticCandles } from '../support/synthetic-candles.js';
 
 const g = geometry({ venue: 'binance', endpoint: 'klines', symbol: 'BTCUSDT', interval: '1m' }, Date.UTC(2024, 0, 1), null, 60);
@@ -56,5 +58,36 @@ describe('kline validation', () => {
     expect(open.hasOpenCandle).toBe(true);
     expect(open.lastClosedClose).toBe(slice.startMs + 9 * 60_000 - 1);
     expect(open.gaps).toEqual([]);
+  });
+});
+
+describe('the byte scanner (hot path)', () => {
+  const archive = new CsvCandles(new URL('../../../shared/data/binance-spot-1m/AVAXUSDT-1m-2024-02.csv.gz', import.meta.url).pathname);
+
+  it('reads real archive rows itself (no fallback) with the same facts as JSON.parse + validateKlines, gaps and the open candle included', () => {
+    const rg = geometry({ venue: 'binance', endpoint: 'klines', symbol: 'AVAXUSDT', interval: '1m' }, Date.UTC(2024, 1, 1), null, 1000);
+    for (const index of [0, 7, 40]) {
+      const s = sliceAt(rg, index)!;
+      const served = archive.rows('1m', s.startMs, s.endMs, 1000);
+      const withGap = served.filter((_, i) => i < 100 || i >= 130); // 30 candles missing
+      for (const [body, exchangeNow] of [[served, s.endMs + 5000], [withGap, s.endMs + 5000], [served, served[500]![0] + 30_000]] as const) {
+        const c = { slice: s, interval: '1m' as const, exchangeNow };
+        const facts = scanKlines(Buffer.from(JSON.stringify(body)), c);
+        expect(facts).not.toBeNull();
+        expect(facts).toEqual(validateKlines(body, c));
+      }
+    }
+  });
+
+  it('leaves whitespace, odd numbers and bad rows to the general path (null), which decides', () => {
+    const body = rows();
+    expect(scanKlines(Buffer.from(JSON.stringify(body)), ctx)).toEqual(validateKlines(body, ctx));
+    expect(scanKlines(Buffer.from(JSON.stringify(body, null, 1)), ctx)).toBeNull();
+    expect(validateKlineBytes(Buffer.from(JSON.stringify(body, null, 1)), ctx)).toEqual(validateKlines(body, ctx));
+    const exp = rows(); exp[3]![1] = '1e5';
+    expect(scanKlines(Buffer.from(JSON.stringify(exp)), ctx)).toBeNull();
+    const ohlc = rows(); ohlc[7]![2] = '0.00000001';
+    expect(scanKlines(Buffer.from(JSON.stringify(ohlc)), ctx)).toBeNull();
+    expect(() => validateKlineBytes(Buffer.from(JSON.stringify(ohlc)), ctx)).toThrow(/ohlc/);
   });
 });

@@ -5,7 +5,7 @@ import { CkError } from '../../errors.js';
 import { addIntervals, isAligned, type Interval } from '../../intervals.js';
 import type { SliceSpec } from '../../slices.js';
 import type { EndpointDef, RowFacts, ValidationContext } from '../venue.js';
-import { NotPlain, scanKlines } from './kline-scan.js';
+import { scanKlines } from './kline-scan.js';
 
 const DECIMAL = /^\d+(?:\.\d+)?$/;
 const STRING_FIELDS = [1, 2, 3, 4, 5, 7, 9, 10, 11] as const;
@@ -62,11 +62,8 @@ export function validateKlines(body: unknown, ctx: ValidationContext): RowFacts 
 
 /** The byte scanner for the usual answer; JSON.parse and validateKlines for anything else. */
 export function validateKlineBytes(body: Uint8Array, ctx: ValidationContext): RowFacts {
-  try {
-    return scanKlines(body, ctx);
-  } catch (err) {
-    if (!(err instanceof NotPlain)) throw err;
-  }
+  const facts = scanKlines(body, ctx);
+  if (facts) return facts;
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
