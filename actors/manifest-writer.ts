@@ -16,10 +16,12 @@ const MAX_BATCH = 256;
 /** A slice whose commit failed at the storage layer is offered again after this (ms). */
 const STORAGE_RETRY_MS = 5000;
 
+type Reply = (m: MainMessage, transfer?: ArrayBuffer[]) => void;
+
 interface Queued {
   item: CommitItem;
   plan: StreamPlan;
-  reply: (m: MainMessage) => void;
+  reply: Reply;
   id: number;
 }
 
@@ -56,7 +58,7 @@ export class ManifestWriter {
 
   /** Serves one fetcher's port until it closes. */
   attach(stream: StreamGeometry & { name: string }, port: MessagePort): void {
-    const reply = (m: MainMessage) => port.postMessage(m);
+    const reply: Reply = (m, transfer) => port.postMessage(m, transfer);
     port.on('message', (msg: FetcherMessage) => this.handle(stream, msg, reply));
   }
 
@@ -65,7 +67,7 @@ export class ManifestWriter {
     this.plans.get(stream)?.releaseInFlight();
   }
 
-  handle(stream: StreamGeometry & { name: string }, msg: FetcherMessage, reply: (m: MainMessage) => void): void {
+  handle(stream: StreamGeometry & { name: string }, msg: FetcherMessage, reply: Reply): void {
     switch (msg.type) {
       case 'writer.plan': {
         const r = this.planFor(stream).plan(msg.now, msg.max);
@@ -162,12 +164,13 @@ export class ManifestWriter {
       this.lastCommitAt = now;
       this.lastError = null;
       this.events.onBatch?.(batch.length, (performance.now() - started) / 1000, true);
+      const bytes = batch.map((q) => q.item.payload?.byteLength ?? 0);
       batch.forEach((q, i) => {
         const r = applied[i]!;
         q.plan.settled(sliceIndexAt(q.item.stream, r.startMs), r.status, r.nextDueAt, r.attempts);
-        q.reply({ type: 'writer.committed', id: q.id });
+        replyGivingBack(q, { type: 'writer.committed', id: q.id });
       });
-      this.events.onCommitted?.(applied, batch.map((q) => streamName(q.item.stream)), batch.map((q) => q.item.payload?.byteLength ?? 0));
+      this.events.onCommitted?.(applied, batch.map((q) => streamName(q.item.stream)), bytes);
     } catch (err) {
       const error = toWireError(err);
       this.lastError = error;
@@ -175,8 +178,21 @@ export class ManifestWriter {
       for (const q of batch) {
         // Due again on the fetchers' (exchange) clock, which may differ from this one.
         q.plan.settled(sliceIndexAt(q.item.stream, q.item.record.startMs), 'failed', q.plan.lastNow + STORAGE_RETRY_MS, q.item.record.attempts);
-        q.reply({ type: 'writer.rejected', id: q.id, error: { ...error, code: error.code === 'CK_ERR_INTERNAL' ? 'CK_ERR_STORAGE' : error.code } });
+        replyGivingBack(q, { type: 'writer.rejected', id: q.id, error: { ...error, code: error.code === 'CK_ERR_INTERNAL' ? 'CK_ERR_STORAGE' : error.code } });
       }
     }
   }
+}
+
+/**
+ * LMDB copied the payload into its pages when it was put, so its buffer goes
+ * back to the fetcher's thread with the reply (transferred, not copied) for
+ * the next response to reuse (src/payload.ts): a fresh 160 KB buffer per
+ * response costs page faults in both threads. Payloads only reach the writer
+ * through its ports, so each owns its buffer.
+ */
+function replyGivingBack(q: Queued, m: Extract<MainMessage, { type: 'writer.committed' | 'writer.rejected' }>): void {
+  const buffer = q.item.payload?.buffer;
+  if (buffer instanceof ArrayBuffer && buffer.byteLength > 0) q.reply({ ...m, buffer }, [buffer]);
+  else q.reply(m);
 }

@@ -2,6 +2,7 @@
 // writer, logs to the main logger, and the stop command from the supervisor.
 import type { MessagePort } from 'node:worker_threads';
 import { fromWireError, type WireError } from '../src/errors.js';
+import { reusePayloadBuffer } from '../src/payload.js';
 import { assertNever, type FetcherMessage, type LogLevel, type MainMessage, type RequestObservation } from '../src/protocol.js';
 import type { SliceSpec } from '../src/slices.js';
 import type { RowFacts } from '../src/venues/venue.js';
@@ -86,6 +87,7 @@ export class WriterClient {
       case 'writer.planned':
       case 'writer.committed':
       case 'writer.rejected': {
+        if (msg.type !== 'writer.planned' && msg.buffer) reusePayloadBuffer(msg.buffer);
         const p = this.pending.get(msg.id);
         if (!p) return;
         this.pending.delete(msg.id);

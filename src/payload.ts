@@ -19,11 +19,44 @@ export interface RawPayload {
   body: Uint8Array;
 }
 
-/** One buffer of its own (transferable) holding the header and the body's chunks; `body` views its tail. */
+/**
+ * Buffers for payloads, per thread. A payload's buffer is transferred to the
+ * main thread and comes back with the commit's reply (actors/manifest-writer.ts),
+ * so a backfill reuses a handful of buffers instead of faulting in a fresh
+ * 160 KB one per response. Bounded: at most 64 buffers and 32 MiB are kept.
+ */
+const spare: ArrayBuffer[] = [];
+let spareBytes = 0;
+const SPARE_MAX = 64;
+const SPARE_MAX_BYTES = 32 * 1024 * 1024;
+/** New buffers are rounded up to this, so bodies of similar size fit each other's buffers. */
+const ROUND = 32 * 1024;
+
+function takeBuffer(size: number): ArrayBuffer {
+  for (let i = spare.length - 1; i >= 0; i--) {
+    const b = spare[i]!;
+    if (b.byteLength >= size && b.byteLength <= 4 * size + ROUND) {
+      spare[i] = spare[spare.length - 1]!;
+      spare.pop();
+      spareBytes -= b.byteLength;
+      return b;
+    }
+  }
+  // Not zero-filled: every byte up to `size` is written by the caller.
+  return Buffer.allocUnsafeSlow(Math.ceil(size / ROUND) * ROUND).buffer as ArrayBuffer;
+}
+
+/** A payload buffer the main thread has finished with (it arrives detached from its old views). */
+export function reusePayloadBuffer(b: ArrayBuffer): void {
+  if (spare.length >= SPARE_MAX || spareBytes + b.byteLength > SPARE_MAX_BYTES) return;
+  spare.push(b);
+  spareBytes += b.byteLength;
+}
+
+/** One transferable buffer holding the header and the body's chunks; `bytes` views the payload, `body` its tail. */
 export function encodePayload(meta: PayloadMeta, chunks: readonly Uint8Array[], size: number): RawPayload & { bytes: Uint8Array } {
   const m = packr.pack(meta);
-  // Its own ArrayBuffer (transferable), not zero-filled: every byte is written below.
-  const bytes = Buffer.allocUnsafeSlow(8 + m.length + size);
+  const bytes = new Uint8Array(takeBuffer(8 + m.length + size), 0, 8 + m.length + size);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, m.length, true);

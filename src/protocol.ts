@@ -50,8 +50,9 @@ export type FetcherMessage =
 /** Main thread -> fetcher. */
 export type MainMessage =
   | { type: 'writer.planned'; id: number; slices: PlannedSlice[]; wakeAt: number | null; caughtUp: boolean; finished: boolean }
-  | { type: 'writer.committed'; id: number }
-  | { type: 'writer.rejected'; id: number; error: WireError }
+  /** `buffer`: the payload's buffer coming back (transferred) once LMDB holds its own copy, for the next fetch to reuse. */
+  | { type: 'writer.committed'; id: number; buffer?: ArrayBuffer }
+  | { type: 'writer.rejected'; id: number; error: WireError; buffer?: ArrayBuffer }
   | { type: 'fetcher.stop' };
 
 /** Payload meta stored with the rows. */

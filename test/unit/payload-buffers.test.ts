@@ -1,0 +1,54 @@
+// A payload's buffer travels worker -> main (transferred) and comes back with
+// the commit's reply for the next response. The property that matters: once
+// the reply arrives, LMDB holds its own copy, so reusing the buffer cannot
+// change what was stored.
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ManifestWriter } from '../../actors/manifest-writer.js';
+import { decodeRawPayload, encodePayload, reusePayloadBuffer } from '../../src/payload.js';
+import type { FetcherMessage, MainMessage } from '../../src/protocol.js';
+import { geometry, sliceAt, streamName } from '../../src/slices.js';
+import { ManifestStore } from '../../storage/manifest-store.js';
+import { tempDir } from '../support/daemon-harness.js';
+
+const g = geometry({ venue: 'binance', endpoint: 'klines', symbol: 'BTCUSDT', interval: '1m' }, Date.UTC(2024, 0, 1), null, 1000);
+const stream = { ...g, name: streamName(g) };
+const store = ManifestStore.open(tempDir('ck-buffers-'));
+afterAll(() => store.close());
+
+function reply(port: MessagePort): Promise<MainMessage> {
+  return new Promise((resolve) => port.once('message', resolve));
+}
+
+describe('payload buffers', () => {
+  it('come back with the commit reply, are reused, and scribbling on them leaves the stored payload intact', async () => {
+    const writer = new ManifestWriter(store, 1000, { onOther() {} });
+    const { port1, port2 } = new MessageChannel();
+    writer.attach(stream, port1);
+    const stored: Array<{ id: string; bytes: Buffer }> = [];
+    let previous: ArrayBuffer | null = null;
+    for (let i = 0; i < 3; i++) {
+      const slice = { ...sliceAt(g, i)!, attempts: 0 };
+      const body = Buffer.from(`[["row ${i}"]]`.repeat(1000 + i));
+      const { bytes } = encodePayload({ url: `u${i}`, key: slice.key, fetchedAt: 1, serverTime: 2, httpStatus: 200 }, [body.subarray(0, 7), body.subarray(7)], body.length);
+      if (previous) expect(bytes.buffer).toBe(previous); // the buffer that came back is the one used
+      stored.push({ id: slice.id, bytes: Buffer.from(bytes) });
+      const answered = reply(port2);
+      port2.postMessage({ type: 'writer.commit', id: i, slice, status: 'ok', payload: bytes, facts: { rows: 1, firstOpen: slice.startMs, lastOpen: slice.startMs, lastClosedClose: null, hasOpenCandle: false, gaps: [], anomalies: [] }, fetchedAt: 1, nextDueAt: null } satisfies FetcherMessage, [bytes.buffer as ArrayBuffer]);
+      expect(bytes.byteLength).toBe(0); // transferred, not copied
+      const m = await answered;
+      expect(m.type).toBe('writer.committed');
+      const buffer = (m as { buffer?: ArrayBuffer }).buffer!;
+      expect(buffer.byteLength).toBeGreaterThanOrEqual(stored[i]!.bytes.length);
+      new Uint8Array(buffer).fill(0x58); // the next response overwrites it
+      reusePayloadBuffer(buffer);
+      previous = buffer;
+    }
+    port2.close();
+    for (const { id, bytes } of stored) {
+      const got = store.store.payloads.get(id)!;
+      expect(Buffer.compare(got, bytes)).toBe(0);
+      expect(decodeRawPayload(got).meta.key).toBe(decodeRawPayload(bytes).meta.key);
+    }
+  });
+});
