@@ -60,7 +60,8 @@ const VENUE_STOPS: Partial<Record<ErrorCode, StopReason>> = { CK_ERR_RATE_LIMITE
 
 const httpByThread = new Map<string, ExchangeHttp>();
 
-function httpFor(settings: HttpSettings): ExchangeHttp {
+/** One agent per thread and settings, shared by the thread's actors (and its one-off GETs). */
+export function httpFor(settings: HttpSettings): ExchangeHttp {
   const key = JSON.stringify(settings);
   let http = httpByThread.get(key);
   if (!http) {

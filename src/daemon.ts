@@ -13,12 +13,13 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { FetcherResult, FetcherTask } from '../actors/fetcher.js';
+import type { GetResult, GetTask } from '../actors/fetcher-worker.js';
 import { ManifestWriter } from '../actors/manifest-writer.js';
 import { Supervisor, type ChildExit } from '../actors/supervisor.js';
 import { ManifestStore } from '../storage/manifest-store.js';
 import type { Config, StreamSpec } from './config/load-config.js';
 import { lockDataRoot } from './data-root-lock.js';
-import type { CkError } from './errors.js';
+import { fromWireError, type CkError } from './errors.js';
 import { startHttpServer, type ObservabilityServer } from './http/server.js';
 import { createDaemonLogger, streamFields, type Logger } from './logging.js';
 import { Metrics, type DaemonView } from './observe.js';
@@ -45,7 +46,7 @@ export interface DaemonResult {
 
 export async function runDaemon(config: Config, o: DaemonOptions): Promise<DaemonResult> {
   const log = o.logger ?? await createDaemonLogger({ level: config.logging.level, dir: config.logging.dir, splitByStream: config.logging.splitByStream });
-  // Worker threads start loading while the venues are checked: start-up costs their overlap, not their sum.
+  // Worker threads start first: the venues' exchangeInfo is read from one of them (the main thread never loads the HTTP client).
   const threads = o.threads ?? Math.max(1, Math.min(availableParallelism(), config.streams.length));
   const fromSource = import.meta.url.endsWith('.ts');
   const pool = new Piscina({
@@ -62,7 +63,11 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
   let lock: ReturnType<typeof lockDataRoot>;
   let store: ManifestStore;
   try {
-    budgets = await prepareVenues(config, log);
+    budgets = await prepareVenues(config, log, async (url, settings) => {
+      const r = (await pool.run({ kind: 'get', url, settings } satisfies GetTask)) as GetResult;
+      if ('error' in r) throw fromWireError(r.error);
+      return r;
+    });
     lock = lockDataRoot(config.dataRoot);
     try {
       store = ManifestStore.open(config.dataRoot);

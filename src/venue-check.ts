@@ -1,46 +1,53 @@
 // Start-up: read each venue's exchangeInfo once, check every configured
 // symbol against it, and build the venue's shared request budget from the
-// limits it declares. Runs on the main thread before anything is stored.
+// limits it declares. Runs on the main thread before anything is stored; the
+// request itself goes out from a worker thread (`get`, see the daemon).
 import { VenueBudget, type BudgetLimit } from '../actors/rate-limiter.js';
 import { backoffMs } from '../actors/backoff.js';
 import { closest } from './closest.js';
 import type { Config } from './config/load-config.js';
 import { CkError, toWireError } from './errors.js';
-import { ExchangeHttp } from './http/exchange-http.js';
+import type { HttpSettings } from './http/exchange-http.js';
 import type { Logger } from './logging.js';
+import { bodyText } from './payload.js';
 import { venueByName } from './venues/index.js';
 import type { VenueInfo } from './venues/venue.js';
 
 /** exchangeInfo lists every symbol: real Binance answers about 20 MB. */
 const EXCHANGE_INFO_MAX_BYTES = 128 * 1024 * 1024;
 
-export async function prepareVenues(config: Config, log: Logger): Promise<Map<string, VenueBudget>> {
-  const used = [...new Set(config.streams.map((s) => s.venue))];
-  const http = new ExchangeHttp({ ...config.fetcher, maxResponseBytes: Math.max(config.fetcher.maxResponseBytes, EXCHANGE_INFO_MAX_BYTES) });
-  try {
-    const budgets = new Map<string, VenueBudget>();
-    for (const name of used) {
-      const { info, budget } = await loadVenue(name, config, http, log);
-      checkSymbols(name, info, config, log);
-      budgets.set(name, budget);
-    }
-    return budgets;
-  } finally {
-    await http.close();
-  }
+export interface Fetched {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Uint8Array;
 }
 
-async function loadVenue(name: string, config: Config, http: ExchangeHttp, log: Logger): Promise<{ info: VenueInfo; budget: VenueBudget }> {
+/** One GET with these HTTP settings; rejects with a CkError for transport failures. */
+export type GetOnce = (url: string, settings: HttpSettings) => Promise<Fetched>;
+
+export async function prepareVenues(config: Config, log: Logger, get: GetOnce): Promise<Map<string, VenueBudget>> {
+  const used = [...new Set(config.streams.map((s) => s.venue))];
+  const settings = { ...config.fetcher, maxResponseBytes: Math.max(config.fetcher.maxResponseBytes, EXCHANGE_INFO_MAX_BYTES) };
+  const budgets = new Map<string, VenueBudget>();
+  for (const name of used) {
+    const { info, budget } = await loadVenue(name, config, (url) => get(url, settings), log);
+    checkSymbols(name, info, config, log);
+    budgets.set(name, budget);
+  }
+  return budgets;
+}
+
+async function loadVenue(name: string, config: Config, get: (url: string) => Promise<Fetched>, log: Logger): Promise<{ info: VenueInfo; budget: VenueBudget }> {
   const venue = venueByName(name);
   const { baseUrl, maxBudgetShare } = config.venues[name]!;
   const url = `${baseUrl}${venue.exchangeInfoPath}`;
   for (let attempt = 1; ; attempt++) {
     try {
-      const res = await http.get(url);
-      if (res.status !== 200) throw venue.classify(res.status, res.headers, res.body.toString('utf8'));
+      const res = await get(url);
+      if (res.status !== 200) throw venue.classify(res.status, res.headers, bodyText(res.body));
       let body: unknown;
       try {
-        body = JSON.parse(res.body.toString('utf8'));
+        body = JSON.parse(bodyText(res.body));
       } catch (cause) {
         throw new CkError('CK_ERR_RESPONSE_MALFORMED', `${venue.exchangeInfoPath}: body is not JSON`, { cause });
       }
