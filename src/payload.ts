@@ -20,35 +20,40 @@ export interface RawPayload {
 }
 
 /**
- * Buffers for payloads, per thread. A payload's buffer is transferred to the
- * main thread and comes back with the commit's reply (actors/manifest-writer.ts),
- * so a backfill reuses a handful of buffers instead of faulting in a fresh
- * 160 KB one per response. Bounded: at most 64 buffers and 32 MiB are kept.
+ * Buffers for large payloads, per thread. A payload's buffer is transferred
+ * to the main thread and comes back with the commit's reply
+ * (actors/manifest-writer.ts), so a backfill reuses a handful of 160 KB
+ * buffers instead of faulting in a fresh one per response. Small payloads
+ * (following the live candle: a few rows) are allocated as they come;
+ * malloc serves them without page faults. Bounded: at most 64 buffers and
+ * 32 MiB are kept.
  */
 const spare: ArrayBuffer[] = [];
 let spareBytes = 0;
 const SPARE_MAX = 64;
 const SPARE_MAX_BYTES = 32 * 1024 * 1024;
-/** New buffers are rounded up to this, so bodies of similar size fit each other's buffers. */
+/** Payloads at least this large use pooled buffers. */
+const POOLED = 64 * 1024;
+/** Pooled buffers are rounded up to this, so bodies of similar size fit each other's buffers. */
 const ROUND = 32 * 1024;
 
 function takeBuffer(size: number): ArrayBuffer {
+  if (size < POOLED) return Buffer.allocUnsafeSlow(size).buffer as ArrayBuffer; // every byte is written by the caller
   for (let i = spare.length - 1; i >= 0; i--) {
     const b = spare[i]!;
-    if (b.byteLength >= size && b.byteLength <= 4 * size + ROUND) {
+    if (b.byteLength >= size && b.byteLength <= 2 * size) {
       spare[i] = spare[spare.length - 1]!;
       spare.pop();
       spareBytes -= b.byteLength;
       return b;
     }
   }
-  // Not zero-filled: every byte up to `size` is written by the caller.
   return Buffer.allocUnsafeSlow(Math.ceil(size / ROUND) * ROUND).buffer as ArrayBuffer;
 }
 
 /** A payload buffer the main thread has finished with (it arrives detached from its old views). */
 export function reusePayloadBuffer(b: ArrayBuffer): void {
-  if (spare.length >= SPARE_MAX || spareBytes + b.byteLength > SPARE_MAX_BYTES) return;
+  if (b.byteLength < POOLED || spare.length >= SPARE_MAX || spareBytes + b.byteLength > SPARE_MAX_BYTES) return;
   spare.push(b);
   spareBytes += b.byteLength;
 }
