@@ -22,7 +22,7 @@ import type { RateLimitDecl } from '../support/mock-rate-limits.js';
 import { followMany } from './follow-many.js';
 import type { BenchMockOptions, BenchMockStats } from './mock-process.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const HUGE: RateLimitDecl[] = [
   { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 100_000_000 },
