@@ -9,7 +9,7 @@
 //   4. restart over a manifest of 1M slices: time to the first new request
 //   5. export: rows/s to CSV and Parquet
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
@@ -357,7 +357,11 @@ for (const [name, fn] of cases) {
 }
 
 const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
-writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify({ machine, runs: RUNS, results }, null, 2) + '\n');
+// With BENCH_ONLY, the cases not run keep their last results (each case says when and with how many runs it was measured).
+const resultsFile = new URL('./results.json', import.meta.url);
+const previous = ONLY && existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as { results?: Record<string, unknown> }).results ?? {} : {};
+const stamped = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { ...(v as object), measuredAt: machine.date, runs: RUNS }]));
+writeFileSync(resultsFile, JSON.stringify({ machine, runs: RUNS, results: { ...previous, ...stamped } }, null, 2) + '\n');
 const w0 = Math.max(...table.map((r) => r[0].length));
 const w1 = Math.max(...table.map((r) => r[1].length));
 console.log(`\ncandlekeep bench: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date} (medians of ${RUNS} runs)\n`);
