@@ -12,13 +12,13 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Agent } from 'undici';
 import { exportStream } from '../../storage/export/export.js';
 import { ManifestStore, type CommitItem } from '../../storage/manifest-store.js';
 import { listStreams } from '../../storage/stream-reader.js';
 import { sliceAt, type StreamGeometry } from '../../src/slices.js';
 import { MAIN, tempDir, writeConfig } from '../support/daemon-harness.js';
 import type { RateLimitDecl } from '../support/mock-rate-limits.js';
+import { ccxtLoop, YEAR_ROWS } from './baselines.js';
 import { followMany } from './follow-many.js';
 import type { BenchMockOptions, BenchMockStats } from './mock-process.js';
 
@@ -115,61 +115,31 @@ function symbolYear(url: string, dir: string, extra: Record<string, unknown> = {
   });
 }
 
-const YEAR: StreamGeometry = { venue: 'binance', endpoint: 'klines', symbol: 'BTCUSDT', interval: '1m', anchorMs: Date.UTC(2023, 0, 1), endMs: Date.UTC(2024, 0, 1), limit: 1000 };
-const YEAR_ROWS = 525_600;
-
-async function fetchOnly(url: string, lanes = 8): Promise<number> {
-  const agent = new Agent({ connections: lanes, keepAliveTimeout: 30_000 });
-  const urls: string[] = [];
-  for (let i = 0; ; i++) {
-    const s = sliceAt(YEAR, i);
-    if (!s) break;
-    urls.push(`/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=${s.startMs}&endTime=${s.endMs}&limit=1000`);
-  }
-  const t0 = performance.now();
-  let next = 0;
-  await Promise.all(Array.from({ length: lanes }, async () => {
-    while (next < urls.length) {
-      const res = await agent.request({ origin: url, path: urls[next++]!, method: 'GET' });
-      await res.body.arrayBuffer();
-    }
+/** One baseline run in a fresh process (test/bench/baselines.ts), like each candlekeep run. */
+function baseline(mode: 'fetch-only' | 'ccxt', url: string): Promise<{ ms: number; rows: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./baselines.ts', import.meta.url).pathname, mode, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => child.on('close', (code) => {
+    if (code !== 0) reject(new Error(`${mode} baseline exited ${code}`));
+    else resolve(JSON.parse(out.trim().split('\n').pop()!) as { ms: number; rows: number });
   }));
-  const ms = performance.now() - t0;
-  await agent.close();
-  return ms;
-}
-
-async function ccxtLoop(url: string, symbol: string, from: number, to: number, enableRateLimit: boolean, stopAfterMs = Infinity): Promise<{ ms: number; rows: number }> {
-  const { default: ccxt } = await import('ccxt');
-  const ex = new ccxt.binance({ enableRateLimit, options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false } });
-  const api = ex.urls.api as Record<string, string>;
-  for (const k of Object.keys(api)) if (api[k]!.includes('api.binance.com/api/v3')) api[k] = `${url}/api/v3`;
-  await ex.loadMarkets();
-  const t0 = performance.now();
-  let since = from;
-  let rows = 0;
-  while (since < to && performance.now() - t0 < stopAfterMs) {
-    const o = await ex.fetchOHLCV(symbol, '1m', since, 1000);
-    if (o.length === 0) break;
-    rows += o.filter((r) => (r[0] as number) < to).length;
-    since = (o[o.length - 1]![0] as number) + 60_000;
-  }
-  return { ms: performance.now() - t0, rows };
 }
 
 /**
- * The baselines' clocks start once they are set up (undici's agent exists,
- * ccxt has loaded its markets), so candlekeep's starts at its first kline
- * request as the mock saw it, and stops when the process has exited (every
- * commit durable, LMDB closed). Its start-up (spawn -> first request: module
+ * Every measured run of each contender is a fresh process. The baselines'
+ * clocks start once they are set up (undici's agent exists, ccxt has loaded
+ * its markets), so candlekeep's starts at its first kline request as the
+ * mock saw it, and stops when the process has exited (every commit durable,
+ * LMDB closed). Its start-up (spawn -> first request: module
  * loading, exchangeInfo, LMDB, worker threads) is measured on its own, and so
  * is its CPU: the whole process, and per row net of start-up (a second run
  * over the completed store does all the start-up work and fetches nothing).
  */
 async function caseUnthrottled(): Promise<string> {
   const mock = await BenchMock.start({ symbols: [{ symbol: 'BTCUSDT', listedAt: Date.UTC(2017, 7, 17) }], clock: { start: Date.UTC(2024, 0, 2), held: true }, limits: HUGE, cacheResponses: true });
-  await fetchOnly(mock.url); // renders every response once (not timed)
-  await ccxtLoop(mock.url, 'BTC/USDT', YEAR.anchorMs, YEAR.endMs!, false); // and ccxt's (its URLs carry no endTime)
+  await baseline('fetch-only', mock.url); // renders every response once (not timed)
+  await baseline('ccxt', mock.url); // and ccxt's (its URLs carry no endTime)
   const warmDir = tempDir('ck-bench-');
   await runDaemon(['backfill', '--config', symbolYear(mock.url, warmDir)]); // the baselines had a warm-up run; so does candlekeep (file cache)
   rmSync(warmDir, { recursive: true, force: true });
@@ -178,7 +148,7 @@ async function caseUnthrottled(): Promise<string> {
   const ccxt: number[] = [];
   let lastRoot = '';
   for (let run = 0; run < RUNS; run++) {
-    fetchMs.push(await fetchOnly(mock.url));
+    fetchMs.push((await baseline('fetch-only', mock.url)).ms);
     const dir = tempDir('ck-bench-');
     const cfg = symbolYear(mock.url, dir);
     await mock.reset();
@@ -190,7 +160,7 @@ async function caseUnthrottled(): Promise<string> {
     ck.push({ ...r, startupMs: st.firstAt! - r.startedAt, workMs: r.endedAt - st.firstAt!, idleCpuMs: idle.cpuMs });
     if (lastRoot) rmSync(join(lastRoot, '..'), { recursive: true, force: true });
     lastRoot = join(dir, 'data');
-    const c = await ccxtLoop(mock.url, 'BTC/USDT', YEAR.anchorMs, YEAR.endMs!, false);
+    const c = await baseline('ccxt', mock.url);
     if (c.rows !== YEAR_ROWS) throw new Error(`ccxt fetched ${c.rows} rows`);
     ccxt.push(c.ms);
   }
@@ -210,9 +180,12 @@ async function caseUnthrottled(): Promise<string> {
   const startup = median(ck.map((r) => r.startupMs));
   const startupCpu = median(ck.map((r) => r.idleCpuMs));
   const rss = median(ck.map((r) => r.maxRssKb)) / 1024;
+  // Ratios are paired: each run's three measurements are taken back to back, and the machine's speed drifts between runs.
+  const toFetchOnly = median(ck.map((r, i) => fetchMs[i]! / r.workMs));
+  const toCcxt = median(ck.map((r, i) => ccxt[i]! / r.workMs));
   results.unthrottled = {
     rows: YEAR_ROWS, runs: RUNS, fetchOnlyRowsPerS: fetchRate, candlekeepRowsPerS: ckRate, candlekeepWholeProcessRowsPerS: ckWholeRate, ccxtRowsPerS: ccxtRate,
-    ratioToFetchOnly: ckRate / fetchRate, ratioToCcxt: ckRate / ccxtRate, cpuSecondsPerMillionRows: netCpuPerM, cpuSecondsPerMillionRowsWholeProcess: cpuPerM,
+    ratioToFetchOnly: toFetchOnly, ratioToCcxt: toCcxt, cpuSecondsPerMillionRows: netCpuPerM, cpuSecondsPerMillionRowsWholeProcess: cpuPerM,
     startupMs: startup, startupCpuMs: startupCpu, peakRssMiB: rss,
     ms: { fetchOnly: fetchMs, candlekeepWork: ck.map((r) => r.workMs), candlekeepStartup: ck.map((r) => r.startupMs), candlekeepWholeProcess: ck.map((r) => r.wallMs), ccxt },
     cpuMs: { candlekeep: ck.map((r) => r.cpuMs), candlekeepIdleRun: ck.map((r) => r.idleCpuMs) },
@@ -220,7 +193,7 @@ async function caseUnthrottled(): Promise<string> {
   table.push(
     ['1 unthrottled: fetch-only (undici, 8 in flight)', `${fmt(fetchRate)} rows/s`, 'baseline'],
     ['1 unthrottled: ccxt fetchOHLCV loop (no limiter)', `${fmt(ccxtRate)} rows/s`, 'baseline'],
-    ['1 unthrottled: candlekeep first request -> durable', `${fmt(ckRate)} rows/s`, `${fmt((ckRate / fetchRate) * 100, 1)}% of fetch-only (target >= 50%), ${fmt(ckRate / ccxtRate, 2)}x ccxt (target >= 2x)`],
+    ['1 unthrottled: candlekeep first request -> durable', `${fmt(ckRate)} rows/s`, `${fmt(toFetchOnly * 100, 1)}% of fetch-only (target >= 50%), ${fmt(toCcxt, 2)}x ccxt (target >= 2x); median of per-run ratios`],
     ['1 unthrottled: candlekeep whole process', `${fmt(ckWholeRate)} rows/s`, `start-up ${fmt(startup)} ms (spawn -> first request), ${fmt(startupCpu)} CPU-ms`],
     ['1 unthrottled: candlekeep CPU per million rows', `${fmt(netCpuPerM, 2)} CPU-s`, `target <= 2; ${fmt(cpuPerM, 2)} CPU-s with start-up`],
     ['1 unthrottled: candlekeep peak RSS', `${fmt(rss)} MiB`, ''],
