@@ -72,10 +72,10 @@ export class ExchangeHttp {
           status = statusCode;
           responseHeaders = h;
         },
-        onResponseData(controller, chunk) {
+        onResponseData(c, chunk) {
           size += chunk.length;
           if (size > maxResponseBytes) {
-            controller.abort(new CkError('CK_ERR_RESPONSE_TOO_LARGE', `response from ${u.pathname} exceeded ${maxResponseBytes} bytes`));
+            c.abort(new CkError('CK_ERR_RESPONSE_TOO_LARGE', `response from ${u.pathname} exceeded ${maxResponseBytes} bytes`));
             return;
           }
           chunks.push(chunk);
