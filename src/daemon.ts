@@ -58,6 +58,23 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
     concurrentTasksPerWorker: Math.ceil(config.streams.length / threads) + 1,
     execArgv: fromSource ? ['--import', 'tsx'] : [],
   });
+  const specs = new Map(config.streams.map((s) => [s.name, s]));
+  let view: DaemonView | null = null;
+  /** Each venue's clock as its fetchers last measured it. */
+  const exchangeTime = new Map<string, { exchangeNow: number; at: number }>();
+  const metrics = new Metrics(() => view);
+  metrics.primeFor(config.streams);
+  // The HTTP endpoint comes up first: reading exchangeInfo may be retried for
+  // minutes, and meanwhile /livez answers and /readyz and /health say "starting".
+  let server: ObservabilityServer;
+  try {
+    server = await startHttpServer(config.http.host, config.http.port, metrics.registry, () => view);
+  } catch (err) {
+    log.error({ code: (err as CkError).code, error: (err as Error).message }, 'http server failed to start');
+    await pool.destroy();
+    throw err;
+  }
+  log.info({ http: server.url }, 'http server listening');
   // Symbols are checked and budgets read before anything is locked or stored.
   let budgets: Map<string, VenueBudget>;
   let lock: ReturnType<typeof lockDataRoot>;
@@ -77,14 +94,9 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
     }
   } catch (err) {
     await pool.destroy();
+    await server.close();
     throw err;
   }
-  const specs = new Map(config.streams.map((s) => [s.name, s]));
-  let view: DaemonView | null = null;
-  /** Each venue's clock as its fetchers last measured it. */
-  const exchangeTime = new Map<string, { exchangeNow: number; at: number }>();
-  const metrics = new Metrics(() => view);
-  metrics.primeFor(config.streams);
   const writer = new ManifestWriter(store, config.fetcher.settleMs, {
     onOther(stream, msg) {
       const spec = specs.get(stream)!;
@@ -143,16 +155,6 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
       return t ? t.exchangeNow + (Date.now() - t.at) : Date.now();
     },
   };
-  let server: ObservabilityServer | null = null;
-  try {
-    server = await startHttpServer(config.http.host, config.http.port, metrics.registry, () => view);
-  } catch (err) {
-    log.error({ code: (err as CkError).code, error: (err as Error).message }, 'http server failed to start');
-    await pool.destroy();
-    await writer.close();
-    lock.release();
-    throw err;
-  }
   log.info({ streams: config.streams.length, threads, dataRoot: config.dataRoot, mode: o.mode, http: server.url }, 'candlekeep started');
 
   for (const stream of config.streams) {

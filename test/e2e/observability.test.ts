@@ -2,7 +2,7 @@
 // rules proven against a real Prometheus (Debian package, installed by
 // .ci/run) scraping the daemon while it ingests from the mock exchange.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +125,36 @@ describe('http endpoints', () => {
     const head = await fetch(`${url}/metrics`, { method: 'HEAD' });
     expect([head.status, await head.text()]).toEqual([200, '']);
   });
+});
+
+describe('start-up', () => {
+  it('while exchangeInfo cannot be read, /livez answers 200, /readyz and /health say starting, and nothing is stored', async () => {
+    const dir = tempDir();
+    const deadPort = await freePort(); // nothing listens there: every attempt is refused and retried with backoff
+    const cfg = writeConfig(dir, {
+      venues: { binance: { baseUrl: `http://127.0.0.1:${deadPort}` } },
+      streams: [{ venue: 'binance', endpoint: 'klines', symbols: ['BTCUSDT'], intervals: ['1m'], start: '2024-02-20' }],
+      fetcher: { maxAttempts: 16 },
+    });
+    const d = spawnCandlekeep(['run', '--config', cfg]);
+    const base = await waitUntil(async () => {
+      const line = d.output().split('\n').find((l) => l.includes('"msg":"http server listening"'));
+      return line ? (JSON.parse(line) as { http: string }).http : null;
+    }, 'the http server', 20_000);
+    await waitUntil(async () => d.output().includes('"msg":"exchangeInfo failed; retrying"'), 'a failed exchangeInfo attempt', 20_000);
+    expect((await fetch(`${base}/livez`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect([ready.status, await ready.text()]).toEqual([503, 'not ready: starting\n']);
+    const health = await fetch(`${base}/health`);
+    expect([health.status, await health.json()]).toEqual([503, { status: 'fail', reasons: ['starting'] }]);
+    const metrics = await fetch(`${base}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^candlekeep_process_cpu_seconds_total [0-9.e+-]+$/m);
+    expect(d.output()).not.toContain('candlekeep started');
+    d.child.kill('SIGTERM');
+    await d.done;
+    expect(existsSync(join(dir, 'data', 'candlekeep.lmdb'))).toBe(false);
+  }, 60_000);
 });
 
 describe('dashboard and alert rules', () => {
