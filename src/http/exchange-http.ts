@@ -1,7 +1,7 @@
 // HTTP to exchanges with undici: keep-alive, bounded connections, timeouts
 // for connect, headers and body, and a cap on the body size. Runs in worker
 // threads (one agent per thread, shared by its fetcher actors).
-import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { CkError } from '../errors.js';
 
 export interface HttpSettings {
@@ -113,8 +113,9 @@ export function classifyTransportError(err: unknown, url: string): CkError {
   if (err instanceof CkError) return err;
   const e = err as { code?: string; name?: string; message?: string };
   const path = safePath(url);
-  if (e.name === 'TimeoutError' || e.code === 'UND_ERR_CONNECT_TIMEOUT' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
-    return new CkError('CK_ERR_FETCH_TIMEOUT', `${path}: ${e.code ?? e.name ?? 'timeout'}`, { cause: err });
+  // The whole-exchange deadline arrives here as a CkError already; undici's per-phase timeouts by their codes.
+  if (e.code === 'UND_ERR_CONNECT_TIMEOUT' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
+    return new CkError('CK_ERR_FETCH_TIMEOUT', `${path}: ${e.code}`, { cause: err });
   }
   if (e.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
     return new CkError('CK_ERR_RESPONSE_MALFORMED', `${path}: truncated body`, { cause: err });

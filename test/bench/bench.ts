@@ -184,7 +184,7 @@ async function caseUnthrottled(): Promise<string> {
   const toFetchOnly = median(ck.map((r, i) => fetchMs[i]! / r.workMs));
   const toCcxt = median(ck.map((r, i) => ccxt[i]! / r.workMs));
   results.unthrottled = {
-    rows: YEAR_ROWS, runs: RUNS, fetchOnlyRowsPerS: fetchRate, candlekeepRowsPerS: ckRate, candlekeepWholeProcessRowsPerS: ckWholeRate, ccxtRowsPerS: ccxtRate,
+    rows: YEAR_ROWS, fetchOnlyRowsPerS: fetchRate, candlekeepRowsPerS: ckRate, candlekeepWholeProcessRowsPerS: ckWholeRate, ccxtRowsPerS: ccxtRate,
     ratioToFetchOnly: toFetchOnly, ratioToCcxt: toCcxt, cpuSecondsPerMillionRows: netCpuPerM, cpuSecondsPerMillionRowsWholeProcess: cpuPerM,
     startupMs: startup, startupCpuMs: startupCpu, peakRssMiB: rss,
     ms: { fetchOnly: fetchMs, candlekeepWork: ck.map((r) => r.workMs), candlekeepStartup: ck.map((r) => r.startupMs), candlekeepWholeProcess: ck.map((r) => r.wallMs), ccxt },
