@@ -3,10 +3,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManifestStore } from '../../storage/manifest-store.js';
-import { logLines, manifestFindings, readStream, runCandlekeep, servedClosed, tempDir, writeConfig } from '../support/daemon-harness.js';
-import { MockClock } from '../support/mock-clock.js';
+import { logLines, manifestFindings, readStream, runCandlekeep, servedClosed } from '../support/daemon-harness.js';
 import { MockExchange } from '../support/mock-exchange.js';
-import { LISTING_AND_MAINTENANCE, listingAndMaintenance } from '../support/scenarios.js';
+import { LISTING_AND_MAINTENANCE, listingAndMaintenance, REAL_MONTH_CSV, realMonth } from '../support/scenarios.js';
 
 const { now: NOW, start: START_MS, maintFrom: MAINT_FROM, maintTo: MAINT_TO } = LISTING_AND_MAINTENANCE;
 
@@ -82,20 +81,13 @@ describe('backfill end to end', () => {
 
 describe('real Binance data', () => {
   it('a month from ../shared/data is stored row for row', async () => {
-    const csv = new URL('../../../shared/data/binance-spot-1m/AVAXUSDT-1m-2024-02.csv.gz', import.meta.url).pathname;
-    const mock = new MockExchange({ clock: new MockClock({ start: Date.UTC(2024, 2, 1, 0, 1), held: true }), symbols: [{ symbol: 'AVAXUSDT', csv }] });
-    await mock.start();
+    const { mock, dir, cfg } = await realMonth();
     try {
-      const dir = tempDir();
-      const cfg = writeConfig(dir, {
-        venues: { binance: { baseUrl: mock.url } },
-        streams: [{ venue: 'binance', endpoint: 'klines', symbols: ['AVAXUSDT'], intervals: ['1m'], start: '2024-02-01', end: '2024-03-01' }],
-      });
       const r = await runCandlekeep(['backfill', '--config', cfg]);
       expect(r.code).toBe(0);
       const stored = readStream(join(dir, 'data'), { venue: 'binance', endpoint: 'klines', symbol: 'AVAXUSDT', interval: '1m' });
       const { CsvCandles } = await import('../support/csv-candles.js');
-      const expected = new CsvCandles(csv).rows1m;
+      const expected = new CsvCandles(REAL_MONTH_CSV).rows1m;
       expect(stored.closedRows.length).toBe(41_760);
       expect(stored.closedRows).toEqual(expected);
       expect(stored.records.every((x) => x.status === 'ok')).toBe(true);

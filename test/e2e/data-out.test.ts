@@ -6,10 +6,9 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManifestStore } from '../../storage/manifest-store.js';
 import type { SliceRecord, StreamSummary } from '../../storage/records.js';
-import { readStream, runCandlekeep, servedClosed, spawnCandlekeep, tempDir, writeConfig } from '../support/daemon-harness.js';
-import { MockClock } from '../support/mock-clock.js';
+import { daemonUrl, readStream, runCandlekeep, servedClosed, spawnCandlekeep, tempDir } from '../support/daemon-harness.js';
 import { MockExchange } from '../support/mock-exchange.js';
-import { LISTING_AND_MAINTENANCE, listingAndMaintenance } from '../support/scenarios.js';
+import { LISTING_AND_MAINTENANCE, listingAndMaintenance, REAL_MONTH_CSV, realMonth } from '../support/scenarios.js';
 
 const { now: NOW, start: START } = LISTING_AND_MAINTENANCE;
 const BTC = { venue: 'binance', endpoint: 'klines', symbol: 'BTCUSDT', interval: '1m' } as const;
@@ -136,17 +135,13 @@ describe('export', () => {
   });
 
   it('a real month from ../shared/data round-trips to CSV', async () => {
-    const csv = new URL('../../../shared/data/binance-spot-1m/AVAXUSDT-1m-2024-02.csv.gz', import.meta.url).pathname;
-    const real = new MockExchange({ clock: new MockClock({ start: Date.UTC(2024, 2, 1, 0, 1), held: true }), symbols: [{ symbol: 'AVAXUSDT', csv }] });
-    await real.start();
+    const { mock: real, dir: d, cfg: c } = await realMonth();
     try {
-      const d = tempDir();
-      const c = writeConfig(d, { venues: { binance: { baseUrl: real.url } }, streams: [{ venue: 'binance', endpoint: 'klines', symbols: ['AVAXUSDT'], intervals: ['1m'], start: '2024-02-01', end: '2024-03-01' }] });
       expect((await runCandlekeep(['backfill', '--config', c])).code).toBe(0);
       const out = join(d, 'avax.csv');
       expect((await ck('export', '--config', c, '--stream', 'binance:klines:AVAXUSDT:1m', '--format', 'csv', '--out', out)).code).toBe(0);
       const { CsvCandles } = await import('../support/csv-candles.js');
-      expect(readFileSync(out, 'utf8')).toBe(new CsvCandles(csv).rows1m.map((x) => `${x.join(',')}\n`).join(''));
+      expect(readFileSync(out, 'utf8')).toBe(new CsvCandles(REAL_MONTH_CSV).rows1m.map((x) => `${x.join(',')}\n`).join(''));
     } finally {
       await real.stop();
     }
@@ -240,8 +235,8 @@ describe('rebuild-manifest', () => {
   });
 
   it('refuses while a daemon holds the data root', async () => {
-    const { child, done } = spawnCandlekeep(['run', '--config', cfg]);
-    await new Promise((res) => setTimeout(res, 1500));
+    const { child, done, output } = spawnCandlekeep(['run', '--config', cfg]);
+    await daemonUrl(output); // started: the data root is locked
     const r = await ck('rebuild-manifest', '--config', cfg);
     child.kill('SIGTERM');
     await done;

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { manifestFindings, readStream, runCandlekeep, servedClosed, spawnCandlekeep, tempDir, writeConfig } from '../support/daemon-harness.js';
+import { manifestFindings, readStream, runCandlekeep, servedClosed, spawnCandlekeep, tempDir, waitUntil, writeConfig, type RunResult } from '../support/daemon-harness.js';
 import { MockClock } from '../support/mock-clock.js';
 import { MockExchange, type RequestLogEntry } from '../support/mock-exchange.js';
 import type { RateLimitDecl } from '../support/mock-rate-limits.js';
@@ -71,6 +71,35 @@ function budgetUse(log: RequestLogEntry[]): { weight: number; seconds: number; s
   return { weight, seconds: (last - first) / 1000, share: weight / (windows * CAP) };
 }
 
+/** Requests each stream may have in flight: the default fetcher.concurrency (2) per stream. */
+const LANES = SYMBOLS.length * 2;
+/** The mock's in-flight grace (mock-rate-limits.ts): requests arriving this soon after a stop were already sent. */
+const IN_FLIGHT_MS = 100;
+
+/**
+ * After the exchange stopped the venue at `at` for `ms`: only requests that
+ * were already in flight arrive (at most one per lane, within the grace),
+ * then none until the stop ends.
+ */
+function expectPaused(log: RequestLogEntry[], at: number, ms: number): void {
+  const inside = log.filter((e) => e.at > at && e.at < at + ms);
+  expect(inside.length).toBeLessThanOrEqual(LANES);
+  expect(inside.filter((e) => e.at > at + IN_FLIGHT_MS)).toEqual([]);
+}
+
+/** Binance's limits x100: room enough that only what a test forces gets told off. */
+const ROOMY = SMALL.map((l) => ({ ...l, limit: l.limit * 100 }));
+
+/** A 2-day backfill of every symbol; `during` acts on the mock once `after` kline requests have arrived. */
+async function backfillDuring(during: (m: MockExchange) => void, after = 20): Promise<{ m: MockExchange; dir: string; from: number; r: RunResult }> {
+  const m = await startMock(ROOMY);
+  const { dir, cfg, from } = config(m, 2);
+  const { done } = spawnCandlekeep(['backfill', '--config', cfg]);
+  await waitUntil(() => m.log.filter((e) => e.path === '/api/v3/klines').length > after, `${after} kline requests`, 20_000, 10);
+  during(m);
+  return { m, dir, from, r: await done };
+}
+
 describe('one budget per venue', () => {
   it('8 streams on 4 threads use at least 90% of the budget and are never told off', async () => {
     const m = await startMock();
@@ -122,17 +151,11 @@ describe('one budget per venue', () => {
 
 describe('being told off', () => {
   it('a 429 with Retry-After pauses every actor of the venue for that long, and no 418 follows', async () => {
-    const m = await startMock(SMALL.map((l) => ({ ...l, limit: l.limit * 100 })));
-    const { dir, cfg, from } = config(m, 2);
-    const { done } = spawnCandlekeep(['backfill', '--config', cfg]);
-    await waitFor(() => m.log.filter((e) => e.path === '/api/v3/klines').length > 20);
-    m.limits.force({ kind: '429', retryAfterS: 2 });
-    const r = await done;
+    const { m, dir, from, r } = await backfillDuring((mock) => mock.limits.force({ kind: '429', retryAfterS: 2 }));
     expect(r.code).toBe(0);
     const first429 = m.log.find((e) => e.status === 429)!;
     expect(first429).toBeDefined();
-    const inside = m.log.filter((e) => e.at > first429.at + 50 && e.at < first429.at + 2000);
-    expect(inside).toEqual([]);
+    expectPaused(m.log, first429.at, 2000);
     expect(m.log.some((e) => e.at >= first429.at + 2000)).toBe(true);
     expect(statuses(m.log)[418] ?? 0).toBe(0);
     expect(r.stdout).toMatch(/rate limit hit \(429\): every stream of the venue pauses/);
@@ -140,16 +163,11 @@ describe('being told off', () => {
   }, 60_000);
 
   it('a 418 stops the venue until the ban ends, says so loudly, then resumes and completes', async () => {
-    const m = await startMock(SMALL.map((l) => ({ ...l, limit: l.limit * 100 })));
-    const { dir, cfg, from } = config(m, 2);
-    const { done } = spawnCandlekeep(['backfill', '--config', cfg]);
-    await waitFor(() => m.log.filter((e) => e.path === '/api/v3/klines').length > 20);
-    m.limits.force({ kind: '418', banMs: 3000 });
-    const r = await done;
+    const { m, dir, from, r } = await backfillDuring((mock) => mock.limits.force({ kind: '418', banMs: 3000 }));
     expect(r.code).toBe(0);
     const ban = m.log.find((e) => e.status === 418)!;
     expect(ban).toBeDefined();
-    expect(m.log.filter((e) => e.at > ban.at + 50 && e.at < ban.at + 3000)).toEqual([]);
+    expectPaused(m.log, ban.at, 3000);
     const line = r.stdout.split('\n').find((l) => l.includes('IP BANNED'));
     expect(line).toBeDefined();
     expect(JSON.parse(line!)).toMatchObject({ level: 50, code: 'CK_ERR_IP_BANNED', venue: 'binance' });
@@ -157,16 +175,13 @@ describe('being told off', () => {
   }, 60_000);
 
   it('a 403 from the firewall pauses the venue for its Retry-After', async () => {
-    const m = await startMock(SMALL.map((l) => ({ ...l, limit: l.limit * 100 })));
-    m.faults.wafRetryAfterS = 1;
-    const { dir, cfg, from } = config(m, 2);
-    const { done } = spawnCandlekeep(['backfill', '--config', cfg]);
-    await waitFor(() => m.log.filter((e) => e.path === '/api/v3/klines').length > 20);
-    m.faults.script('waf-403');
-    const r = await done;
+    const { m, dir, from, r } = await backfillDuring((mock) => {
+      mock.faults.wafRetryAfterS = 1;
+      mock.faults.script('waf-403');
+    });
     expect(r.code).toBe(0);
     const waf = m.log.find((e) => e.status === 403)!;
-    expect(m.log.filter((e) => e.at > waf.at + 50 && e.at < waf.at + 1000)).toEqual([]);
+    expectPaused(m.log, waf.at, 1000);
     expectComplete(m, dir, from);
   }, 60_000);
 });
@@ -187,12 +202,7 @@ describe('start-up check', () => {
   });
 
   it('a symbol that disappears while running stops only its own streams, naming it', async () => {
-    const m = await startMock(SMALL.map((l) => ({ ...l, limit: l.limit * 100 })));
-    const { dir, cfg, from } = config(m, 2);
-    const { done } = spawnCandlekeep(['backfill', '--config', cfg]);
-    await waitFor(() => m.log.filter((e) => e.path === '/api/v3/klines').length > 10);
-    m.delist('DOGEUSDT');
-    const r = await done;
+    const { m, dir, from, r } = await backfillDuring((mock) => mock.delist('DOGEUSDT'), 10);
     expect(r.code).toBe(1);
     const failed = r.stdout.split('\n').filter((l) => l.includes('"stream failed"')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(failed).toHaveLength(1);
@@ -204,11 +214,3 @@ describe('start-up check', () => {
     expectComplete(m, dir, from, SYMBOLS.filter((s) => s !== 'DOGEUSDT'));
   }, 60_000);
 });
-
-async function waitFor(cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { daemonUrl, spawnCandlekeep, tempDir, writeConfig } from '../support/daemon-harness.js';
+import { daemonUrl, spawnCandlekeep, tempDir, waitUntil, writeConfig } from '../support/daemon-harness.js';
 import { MockClock } from '../support/mock-clock.js';
 import { MockExchange } from '../support/mock-exchange.js';
 
@@ -29,21 +29,6 @@ async function freePort(): Promise<number> {
   const port = (srv.address() as AddressInfo).port;
   await new Promise((r) => srv.close(r));
   return port;
-}
-
-async function waitUntil<T>(fn: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 let mock: MockExchange;
@@ -83,12 +68,12 @@ beforeAll(async () => {
   const port = await freePort();
   prom = `http://127.0.0.1:${port}`;
   prometheus = spawn('prometheus', [`--config.file=${join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(promDir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
-  await waitUntil(async () => (await fetch(`${prom}/-/ready`)).ok, 'prometheus to be ready');
+  await waitUntil(async () => (await fetch(`${prom}/-/ready`)).ok, 'prometheus to be ready', 30_000, 250);
   // a few scrapes while the backfill runs
   await waitUntil(async () => {
     const r = (await (await fetch(`${prom}/api/v1/query?query=${encodeURIComponent('count_over_time(candlekeep_up[1m])')}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
     return Number(r.data.result[0]?.value[1] ?? 0) >= 6;
-  }, 'six scrapes');
+  }, 'six scrapes', 30_000, 250);
 }, 90_000);
 
 afterAll(async () => {
@@ -137,11 +122,8 @@ describe('start-up', () => {
       fetcher: { maxAttempts: 16 },
     });
     const d = spawnCandlekeep(['run', '--config', cfg]);
-    const base = await waitUntil(async () => {
-      const line = d.output().split('\n').find((l) => l.includes('"msg":"http server listening"'));
-      return line ? (JSON.parse(line) as { http: string }).http : null;
-    }, 'the http server', 20_000);
-    await waitUntil(async () => d.output().includes('"msg":"exchangeInfo failed; retrying"'), 'a failed exchangeInfo attempt', 20_000);
+    const base = await daemonUrl(d.output, 'http server listening');
+    await waitUntil(() => d.output().includes('"msg":"exchangeInfo failed; retrying"'), 'a failed exchangeInfo attempt', 20_000);
     expect((await fetch(`${base}/livez`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
     expect([ready.status, await ready.text()]).toEqual([503, 'not ready: starting\n']);
@@ -192,7 +174,7 @@ describe('dashboard and alert rules', () => {
       const res = await fetch(`${url}/health`);
       const body = (await res.json()) as { status: string; reasons: string[]; streams: Array<{ stream: string; status: string; reason: string | null }> };
       return res.status === 503 ? body : null;
-    }, '/health to fail');
+    }, '/health to fail', 30_000, 250);
     expect(h.status).toBe('fail');
     const eth = h.streams.find((s) => s.stream === 'binance:klines:ETHUSDT:1m')!;
     expect(eth.status).toBe('fail');
@@ -202,7 +184,7 @@ describe('dashboard and alert rules', () => {
     const alert = await waitUntil(async () => {
       const r = (await (await fetch(`${prom}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } };
       return r.data.alerts.find((a) => a.labels.alertname === 'CandlekeepStreamFailed' && a.labels.symbol === 'ETHUSDT' && a.state === 'firing');
-    }, 'CandlekeepStreamFailed to fire');
+    }, 'CandlekeepStreamFailed to fire', 30_000, 250);
     expect(alert.labels.severity).toBe('critical');
   }, 60_000);
 

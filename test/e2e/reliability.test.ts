@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManifestStore } from '../../storage/manifest-store.js';
 import { verifyStore } from '../../storage/verify.js';
-import { daemonUrl, runCandlekeep, spawnCandlekeep, tempDir, writeConfig } from '../support/daemon-harness.js';
+import { daemonUrl, runCandlekeep, spawnCandlekeep, tempDir, waitUntil, writeConfig } from '../support/daemon-harness.js';
 import { rng } from '../support/kline-row.js';
 import { MockClock } from '../support/mock-clock.js';
 import { MockExchange } from '../support/mock-exchange.js';
@@ -129,11 +129,10 @@ describe('disk full', () => {
     writeFileSync(flag, '');
     const run = spawnCandlekeep(['backfill', '--config', cfg], { CANDLEKEEP_TEST_ENOSPC: flag });
     const url = await daemonUrl(run.output);
-    let health = { status: 'starting', reasons: [] as string[] };
-    for (let i = 0; i < 100 && health.status !== 'fail'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      health = (await (await fetch(`${url}/health`)).json()) as typeof health;
-    }
+    const health = await waitUntil(async () => {
+      const h = (await (await fetch(`${url}/health`)).json()) as { status: string; reasons: string[] };
+      return h.status === 'fail' ? h : null;
+    }, '/health to fail', 10_000, 100);
     expect(health.status).toBe('fail');
     expect(health.reasons[0]).toMatch(/^storage: CK_ERR_STORAGE: LMDB write failed, nothing of this batch was stored: ENOSPC/);
     expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^candlekeep_storage_error 1$/m);

@@ -50,15 +50,33 @@ export function spawnCandlekeep(args: string[], env: Record<string, string> = {}
   return { child, done, output: () => stdout };
 }
 
-/** Waits for the daemon's "candlekeep started" line and returns its metrics/health URL. */
-export async function daemonUrl(output: () => string, timeoutMs = 20_000): Promise<string> {
+/**
+ * Polls `fn` every `everyMs` until it returns a truthy value, and returns
+ * that value; a throw counts as not yet (the last one is reported on timeout).
+ */
+export async function waitUntil<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 30_000, everyMs = 20): Promise<NonNullable<T>> {
   const until = Date.now() + timeoutMs;
+  let last: unknown;
   for (;;) {
-    const line = output().split('\n').find((l) => l.includes('"msg":"candlekeep started"'));
-    if (line) return (JSON.parse(line) as { http: string }).http;
-    if (Date.now() > until) throw new Error(`daemon did not start; output: ${output().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 20));
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * Waits for the daemon's log line `msg` ("candlekeep started": everything is
+ * up; "http server listening": the endpoint is, before the venues are
+ * checked) and returns the metrics/health URL it names.
+ */
+export async function daemonUrl(output: () => string, msg = 'candlekeep started', timeoutMs = 20_000): Promise<string> {
+  const line = await waitUntil(() => output().split('\n').find((l) => l.includes(`"msg":"${msg}"`)), `"${msg}"; output: ${output().slice(-2000)}`, timeoutMs);
+  return (JSON.parse(line) as { http: string }).http;
 }
 
 export function runCandlekeep(args: string[], env: Record<string, string> = {}): Promise<RunResult> {

@@ -1,4 +1,4 @@
-// Shared test scenarios: one mock exchange and config several suites use.
+// Shared test scenarios: mock exchanges and configs several suites use.
 import { MockClock } from './mock-clock.js';
 import { MockExchange } from './mock-exchange.js';
 import { tempDir, writeConfig } from './daemon-harness.js';
@@ -23,6 +23,21 @@ export async function listingAndMaintenance(): Promise<{ mock: MockExchange; dir
   const cfg = writeConfig(dir, {
     venues: { binance: { baseUrl: mock.url } },
     streams: [{ venue: 'binance', endpoint: 'klines', symbols: ['BTCUSDT', 'ETHUSDT'], intervals: ['1m', '1h'], start: new Date(s.start).toISOString() }],
+  });
+  return { mock, dir, cfg };
+}
+
+/** A real month of Binance 1m klines (AVAXUSDT, February 2024, 41,760 rows) from ../shared/data. */
+export const REAL_MONTH_CSV = new URL('../../../shared/data/binance-spot-1m/AVAXUSDT-1m-2024-02.csv.gz', import.meta.url).pathname;
+
+/** The mock serving REAL_MONTH_CSV, the clock held just after the month, and a config backfilling exactly that month. */
+export async function realMonth(): Promise<{ mock: MockExchange; dir: string; cfg: string }> {
+  const mock = new MockExchange({ clock: new MockClock({ start: Date.UTC(2024, 2, 1, 0, 1), held: true }), symbols: [{ symbol: 'AVAXUSDT', csv: REAL_MONTH_CSV }] });
+  await mock.start();
+  const dir = tempDir();
+  const cfg = writeConfig(dir, {
+    venues: { binance: { baseUrl: mock.url } },
+    streams: [{ venue: 'binance', endpoint: 'klines', symbols: ['AVAXUSDT'], intervals: ['1m'], start: '2024-02-01', end: '2024-03-01' }],
   });
   return { mock, dir, cfg };
 }

@@ -3,6 +3,7 @@ import { scanKlines } from '../../src/venues/binance/kline-scan.js';
 import { validateKlineBytes, validateKlines } from '../../src/venues/binance/klines.js';
 import { geometry, sliceAt } from '../../src/slices.js';
 import { CsvCandles } from '../support/csv-candles.js';
+import { REAL_MONTH_CSV } from '../support/scenarios.js';
 import { SyntheticCandles } from '../support/synthetic-candles.js';
 
 const g = geometry({ venue: 'binance', endpoint: 'klines', symbol: 'BTCUSDT', interval: '1m' }, Date.UTC(2024, 0, 1), null, 60);
@@ -62,7 +63,7 @@ describe('kline validation', () => {
 });
 
 describe('the byte scanner (hot path)', () => {
-  const archive = new CsvCandles(new URL('../../../shared/data/binance-spot-1m/AVAXUSDT-1m-2024-02.csv.gz', import.meta.url).pathname);
+  const archive = new CsvCandles(REAL_MONTH_CSV);
 
   it('reads real archive rows itself (no fallback) with the same facts as JSON.parse + validateKlines, gaps and the open candle included', () => {
     const rg = geometry({ venue: 'binance', endpoint: 'klines', symbol: 'AVAXUSDT', interval: '1m' }, Date.UTC(2024, 1, 1), null, 1000);
