@@ -2,6 +2,7 @@
 // fetcher actor (one per stream), and a one-off GET for the main thread
 // (exchangeInfo at start), so that every exchange request goes out from a
 // worker and the main thread never loads the HTTP client.
+import type { ResponseHeaders } from '../src/http/headers.js';
 import { toWireError, type WireError } from '../src/errors.js';
 import type { HttpSettings } from '../src/http/exchange-http.js';
 import { httpFor, runFetcher, type FetcherResult, type FetcherTask } from './fetcher.js';
@@ -13,7 +14,7 @@ export interface GetTask {
 }
 
 export type GetResult =
-  | { status: number; headers: Record<string, string | string[] | undefined>; body: Uint8Array; receivedAt: number }
+  | { status: number; headers: ResponseHeaders; body: Uint8Array; receivedAt: number }
   | { error: WireError };
 
 export default function workerTask(task: FetcherTask | GetTask): Promise<FetcherResult | GetResult> {

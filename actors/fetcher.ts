@@ -8,6 +8,7 @@ import { systemClock, type Clock } from '../src/clock.js';
 import { CkError, toWireError, type ErrorCode, type WireError } from '../src/errors.js';
 import { ExchangeClock } from '../src/exchange-clock.js';
 import { ExchangeHttp, type HttpSettings } from '../src/http/exchange-http.js';
+import { headerValue } from '../src/http/headers.js';
 import { finality } from '../src/finality.js';
 import { encodePayload } from '../src/payload.js';
 import type { PayloadMeta, PlannedSlice } from '../src/protocol.js';
@@ -186,7 +187,7 @@ class Fetcher {
       status = res.status;
       bytes = res.size;
       this.budget.observe(res.headers, ticket);
-      const exchangeNow = this.exchange.atResponse(res.receivedAt, header(res.headers, 'date'));
+      const exchangeNow = this.exchange.atResponse(res.receivedAt, headerValue(res.headers, 'date'));
       if (res.status !== 200) throw this.venue.classify(res.status, res.headers, res.body.toString('utf8'));
       const meta: PayloadMeta = { url, key: slice.key, fetchedAt, serverTime: exchangeNow, httpStatus: res.status };
       // The body is copied once, from the socket's chunks into the payload that is stored; validation reads it there.
@@ -278,9 +279,4 @@ class Fetcher {
       this.writer.log('warn', 'time sync failed', { code: error.code, error: error.message });
     }
   }
-}
-
-function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
 }

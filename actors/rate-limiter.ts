@@ -19,6 +19,7 @@
 // All state is guarded by a spin lock (critical sections are a few dozen
 // array reads); plain reads and writes inside it are race-free because
 // Atomics operations order them.
+import { headerValue, type ResponseHeaders } from '../src/http/headers.js';
 
 export type LimitType = 'REQUEST_WEIGHT' | 'RAW_REQUESTS';
 
@@ -139,13 +140,12 @@ export class VenueBudget {
   }
 
   /** Reconciles with the exchange's own count from a response's headers. */
-  observe(headers: Record<string, string | string[] | undefined>, ticket: Ticket): void {
+  observe(headers: ResponseHeaders, ticket: Ticket): void {
     this.locked(() => {
       const t = this.now();
       this.shared.limits.forEach((l, i) => {
         if (!l.header) return;
-        const raw = headers[l.header];
-        const said = Number(Array.isArray(raw) ? raw[0] : raw);
+        const said = Number(headerValue(headers, l.header));
         if (!Number.isFinite(said) || said < 0) return;
         const foreign = Math.max(0, said - ticket.ownBefore[i]! - cost(l, ticket.weight));
         const b = this.base(i) + 2 * RING;

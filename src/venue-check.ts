@@ -2,6 +2,7 @@
 // symbol against it, and build the venue's shared request budget from the
 // limits it declares. Runs on the main thread before anything is stored; the
 // request itself goes out from a worker thread (`get`, see the daemon).
+import type { ResponseHeaders } from './http/headers.js';
 import { VenueBudget, type BudgetLimit } from '../actors/rate-limiter.js';
 import { backoffMs } from '../actors/backoff.js';
 import { closest } from './closest.js';
@@ -18,7 +19,7 @@ const EXCHANGE_INFO_MAX_BYTES = 128 * 1024 * 1024;
 
 export interface Fetched {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: ResponseHeaders;
   body: Uint8Array;
 }
 

@@ -1,6 +1,7 @@
 // HTTP to exchanges with undici: keep-alive, bounded connections, timeouts
 // for connect, headers and body, and a cap on the body size. Runs in worker
 // threads (one agent per thread, shared by its fetcher actors).
+import type { ResponseHeaders } from './headers.js';
 import { Agent, type Dispatcher } from 'undici';
 import { CkError } from '../errors.js';
 
@@ -15,7 +16,7 @@ export interface HttpSettings {
 
 export interface HttpResponse {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: ResponseHeaders;
   /** The body as it arrived, in chunks (copy them once, where they must end up). */
   chunks: Buffer[];
   size: number;

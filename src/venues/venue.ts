@@ -1,5 +1,6 @@
 // What a venue is: data plus small functions. A new endpoint is a new
 // EndpointDef, a new venue a new VenueDef; the fetcher loop never changes.
+import type { ResponseHeaders } from '../http/headers.js';
 import type { Interval } from '../intervals.js';
 import type { CkError } from '../errors.js';
 import type { SliceSpec } from '../slices.js';
@@ -58,7 +59,7 @@ export interface VenueDef {
   readonly exchangeInfoPath: string;
   readonly exchangeInfoWeight: number;
   /** Turn a non-2xx answer into a classified error. */
-  classify(status: number, headers: Record<string, string | string[] | undefined>, body: string): CkError;
+  classify(status: number, headers: ResponseHeaders, body: string): CkError;
   /** Reads an exchangeInfo body; throws CkError(CK_ERR_RESPONSE_MALFORMED) when it is not one. */
   parseExchangeInfo(body: unknown): VenueInfo;
 }

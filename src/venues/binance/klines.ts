@@ -3,6 +3,7 @@
 // maintenance window, unaligned open times of early 2018) are recorded, not rejected.
 import { CkError } from '../../errors.js';
 import { addIntervals, isAligned, type Interval } from '../../intervals.js';
+import { bodyText } from '../../payload.js';
 import type { SliceSpec } from '../../slices.js';
 import type { EndpointDef, RowFacts, ValidationContext } from '../venue.js';
 import { scanKlines } from './kline-scan.js';
@@ -66,7 +67,7 @@ export function validateKlineBytes(body: Uint8Array, ctx: ValidationContext): Ro
   if (facts) return facts;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    parsed = JSON.parse(bodyText(body));
   } catch (cause) {
     throw new CkError('CK_ERR_RESPONSE_MALFORMED', 'klines body is not JSON', { cause });
   }

@@ -1,22 +1,16 @@
 // Binance spot: hosts, intervals, error classification and the weight header.
 import { CkError } from '../../errors.js';
+import { headerValue, type ResponseHeaders } from '../../http/headers.js';
 import { BINANCE_INTERVALS } from '../../intervals.js';
 import type { VenueDef, VenueInfo } from '../venue.js';
 import { klines, uiKlines } from './klines.js';
-
-type Headers = Record<string, string | string[] | undefined>;
 
 /** Default pause for a 403 (WAF) without Retry-After: 5 minutes. */
 const WAF_PAUSE_MS = 5 * 60_000;
 const BUSY_CODES = new Set([-1000, -1001, -1007, -1008]);
 
-function header(headers: Headers, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function retryAfterMs(headers: Headers): number | undefined {
-  const v = header(headers, 'retry-after');
+function retryAfterMs(headers: ResponseHeaders): number | undefined {
+  const v = headerValue(headers, 'retry-after');
   const seconds = v === undefined ? NaN : Number(v);
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 }
@@ -31,7 +25,7 @@ function parseError(body: string): { code: number; msg: string } | null {
   return null;
 }
 
-export function classifyBinance(status: number, headers: Headers, body: string, now = Date.now()): CkError {
+export function classifyBinance(status: number, headers: ResponseHeaders, body: string, now = Date.now()): CkError {
   const err = parseError(body);
   const said = err ? ` (${err.code}: ${err.msg})` : '';
   const wait = retryAfterMs(headers);
