@@ -37,7 +37,7 @@ export interface MockExchangeOptions {
   faults?: FaultOptions;
   /** limit > 1000: `reject` with -1130 or `cap` at 1000 (Binance's behaviour is unconfirmed). */
   overLimit?: 'reject' | 'cap';
-  /** Keep each rendered 200 body by URL and serve it again (benchmarks: a held clock, no faults). */
+  /** Keep each rendered 200 body by URL, encoded, and serve it again (benchmarks: a held clock, no faults). */
   cacheResponses?: boolean;
   /** Answer every data request from a client IP with 403 HTML (WAF). */
   waf403?: boolean;
@@ -76,7 +76,7 @@ export class MockExchange {
   private readonly csv = new Map<string, CsvCandles>();
   private readonly symbols = new Map<string, MockSymbol>();
   private readonly delisted = new Set<string>();
-  private readonly rendered = new Map<string, string>();
+  private readonly rendered = new Map<string, Buffer>();
   private server: Server | null = null;
   private readonly sockets = new Set<import('node:net').Socket>();
   maintenance: MaintenanceWindow[];
@@ -183,7 +183,7 @@ export class MockExchange {
     this.log.push(entry);
     const route = ROUTES[url.pathname];
     const headers = () => ({ 'content-type': 'application/json;charset=UTF-8', date: new Date(this.clock.now()).toUTCString(), ...this.limits.headers(ip) });
-    const send = (status: number, body: string, extra: Record<string, string> = {}) => {
+    const send = (status: number, body: string | Buffer, extra: Record<string, string> = {}) => {
       entry.status = status;
       res.writeHead(status, { ...headers(), ...extra });
       res.end(body);
@@ -216,8 +216,12 @@ export class MockExchange {
       const micro = req.headers['x-mbx-time-unit'] === 'MICROSECOND';
       const key = this.o.cacheResponses && !fault ? `${micro ? 'us' : 'ms'}${req.url}` : null;
       const cached = key === null ? undefined : this.rendered.get(key);
-      body = cached ?? route.handle(this, params, now, micro, fault);
-      if (key !== null && cached === undefined) this.rendered.set(key, body);
+      if (cached) {
+        send(200, cached);
+        return;
+      }
+      body = route.handle(this, params, now, micro, fault);
+      if (key !== null) this.rendered.set(key, Buffer.from(body));
     } catch (err) {
       if (!(err instanceof BinanceError)) throw err;
       status = err.status;

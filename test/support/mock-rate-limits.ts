@@ -40,9 +40,44 @@ export type Verdict =
   | { kind: '429'; retryAfterS: number }
   | { kind: '418'; retryAfterS: number; bannedUntil: number };
 
+/**
+ * Counted requests of one limit, oldest first, with the running sum of those
+ * still in the window: a request costs O(1) however many the window holds
+ * (a backfill sends thousands a minute; summing the log each time made the
+ * mock's CPU grow with the square of the request rate).
+ */
+class WindowLog {
+  private at: number[] = [];
+  private weight: number[] = [];
+  private head = 0;
+  private sum = 0;
+
+  push(t: number, w: number): void {
+    this.at.push(t);
+    this.weight.push(w);
+    this.sum += w;
+  }
+
+  /** Weight of the requests at or after `from`; older ones are dropped (time only moves forward). */
+  usedSince(from: number): number {
+    while (this.head < this.at.length && this.at[this.head]! < from) this.sum -= this.weight[this.head++]!;
+    if (this.head > 4096 && this.head * 2 > this.at.length) {
+      this.at = this.at.slice(this.head);
+      this.weight = this.weight.slice(this.head);
+      this.head = 0;
+    }
+    return this.sum;
+  }
+
+  /** The live requests, oldest first (call usedSince first). */
+  *live(): Iterable<[number, number]> {
+    for (let i = this.head; i < this.at.length; i++) yield [this.at[i]!, this.weight[i]!];
+  }
+}
+
 interface IpState {
-  /** [time, weight] per counted request, oldest first, per limit. */
-  logs: Array<Array<[number, number]>>;
+  /** Counted requests per limit. */
+  logs: WindowLog[];
   noSendUntil: number;
   lastTooMany: number;
   bannedUntil: number;
@@ -103,7 +138,7 @@ export class MockRateLimits {
       s.lastTooMany = t;
       return { kind: '429', retryAfterS };
     }
-    this.limits.forEach((l, i) => s.logs[i]!.push([t, l.rateLimitType === 'REQUEST_WEIGHT' ? weight : 1]));
+    this.limits.forEach((l, i) => s.logs[i]!.push(t, l.rateLimitType === 'REQUEST_WEIGHT' ? weight : 1));
     return { kind: 'ok' };
   }
 
@@ -139,12 +174,8 @@ export class MockRateLimits {
     return UNIT_MS[l.interval] * l.intervalNum;
   }
 
-  private used(log: Array<[number, number]>, l: RateLimitDecl, t: number): number {
-    const from = this.windowStart(l, t);
-    while (log.length > 0 && log[0]![0] < from - this.windowMs(l)) log.shift(); // keep one spare window
-    let sum = 0;
-    for (const [at, w] of log) if (at >= from) sum += w;
-    return sum;
+  private used(log: WindowLog, l: RateLimitDecl, t: number): number {
+    return log.usedSince(this.windowStart(l, t));
   }
 
   private windowStart(l: RateLimitDecl, t: number): number {
@@ -153,14 +184,12 @@ export class MockRateLimits {
   }
 
   /** Milliseconds until `cost` more fits in the window (0 when it fits now). */
-  private waitFor(log: Array<[number, number]>, l: RateLimitDecl, t: number, cost: number): number {
+  private waitFor(log: WindowLog, l: RateLimitDecl, t: number, cost: number): number {
     let used = this.used(log, l, t);
     if (used + cost <= l.limit) return 0;
     const ms = this.windowMs(l);
     if (this.mode === 'fixed') return ms - (t % ms);
-    const from = this.windowStart(l, t);
-    for (const [at, w] of log) {
-      if (at < from) continue;
+    for (const [at, w] of log.live()) {
       used -= w;
       if (used + cost <= l.limit) return at + ms - t;
     }
@@ -170,7 +199,7 @@ export class MockRateLimits {
   private state(ip: string): IpState {
     let s = this.ips.get(ip);
     if (!s) {
-      s = { logs: this.limits.map(() => []), noSendUntil: 0, lastTooMany: -Infinity, bannedUntil: 0, offences: 0 };
+      s = { logs: this.limits.map(() => new WindowLog()), noSendUntil: 0, lastTooMany: -Infinity, bannedUntil: 0, offences: 0 };
       this.ips.set(ip, s);
     }
     return s;
