@@ -46,6 +46,30 @@ export interface DaemonResult {
 
 export async function runDaemon(config: Config, o: DaemonOptions): Promise<DaemonResult> {
   const log = o.logger ?? await createDaemonLogger({ level: config.logging.level, dir: config.logging.dir, splitByStream: config.logging.splitByStream });
+  // SIGINT/SIGTERM are handled from the first moment: during start-up they
+  // abort it (nothing is stored before the venues are checked), once started
+  // they stop the actors and the writer drains.
+  const stopping = new AbortController();
+  let stopActors = (): void => {};
+  const onSignal = (signal: string) => {
+    if (stopping.signal.aborted) return;
+    log.info({ signal }, 'stopping');
+    stopping.abort();
+    stopActors();
+  };
+  const sigint = () => onSignal('SIGINT');
+  const sigterm = () => onSignal('SIGTERM');
+  process.on('SIGINT', sigint);
+  process.on('SIGTERM', sigterm);
+  try {
+    return await startAndRun(config, o, log, stopping.signal, (stop) => (stopActors = stop));
+  } finally {
+    process.off('SIGINT', sigint);
+    process.off('SIGTERM', sigterm);
+  }
+}
+
+async function startAndRun(config: Config, o: DaemonOptions, log: Logger, stopping: AbortSignal, onStop: (stop: () => void) => void): Promise<DaemonResult> {
   // Worker threads start first: the venues' exchangeInfo is read from one of them (the main thread never loads the HTTP client).
   const threads = o.threads ?? Math.max(1, Math.min(availableParallelism(), config.streams.length));
   const fromSource = import.meta.url.endsWith('.ts');
@@ -81,10 +105,10 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
   let store: ManifestStore;
   try {
     budgets = await prepareVenues(config, log, async (url, settings) => {
-      const r = (await pool.run({ kind: 'get', url, settings } satisfies GetTask)) as GetResult;
+      const r = (await pool.run({ kind: 'get', url, settings } satisfies GetTask, { signal: stopping })) as GetResult;
       if ('error' in r) throw fromWireError(r.error);
       return r;
-    });
+    }, stopping);
     lock = lockDataRoot(config.dataRoot);
     try {
       store = ManifestStore.open(config.dataRoot);
@@ -95,7 +119,9 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
   } catch (err) {
     await pool.destroy();
     await server.close();
-    throw err;
+    if (!stopping.aborted) throw err;
+    await logStopped(log, true); // stopped by a signal before anything was stored
+    return { exitCode: 0, exits: new Map() };
   }
   const writer = new ManifestWriter(store, config.fetcher.settleMs, {
     onOther(stream, msg) {
@@ -133,7 +159,6 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
   });
   const testCrash = parseTestCrash(process.env.CANDLEKEEP_TEST_CRASH);
 
-  let signalled = false;
   let storeOpen = true;
   view = {
     dataRoot: config.dataRoot,
@@ -147,7 +172,7 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
       const why: string[] = [];
       if (!storeOpen) why.push('LMDB is closed');
       if (pool.threads.length === 0) why.push('no worker threads');
-      if (signalled) why.push('stopping');
+      if (stopping.aborted) why.push('stopping');
       return { ok: why.length === 0, why };
     },
     now(venue) {
@@ -189,22 +214,12 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
     });
   }
 
-  const onSignal = (signal: string) => {
-    if (signalled) return;
-    signalled = true;
-    log.info({ signal }, 'stopping');
-    void supervisor.stopAll();
-  };
-  const sigint = () => onSignal('SIGINT');
-  const sigterm = () => onSignal('SIGTERM');
-  process.on('SIGINT', sigint);
-  process.on('SIGTERM', sigterm);
+  onStop(() => void supervisor.stopAll());
+  if (stopping.aborted) void supervisor.stopAll(); // a signal while the actors were being started
 
   try {
     await supervisor.whenAllDone();
   } finally {
-    process.off('SIGINT', sigint);
-    process.off('SIGTERM', sigterm);
     await Promise.race([writer.drain(), new Promise((r) => setTimeout(r, SHUTDOWN_MS).unref())]);
     await pool.destroy();
     await writer.close();
@@ -215,11 +230,15 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
 
   const exits = new Map([...supervisor.statuses()].map(([id, s]) => [id, s.lastExit]));
   const statuses = [...supervisor.statuses().values()];
-  const allGood = statuses.every((s) => s.state !== 'failed' && (s.lastExit?.outcome === 'caught-up' || s.lastExit?.outcome === 'end-reached' || (signalled && s.lastExit?.outcome === 'stopped')));
-  const usage = process.resourceUsage(); // the whole process: main thread and every worker
-  log.info({ ok: allGood, cpuUserMs: Math.round(usage.userCPUTime / 1000), cpuSystemMs: Math.round(usage.systemCPUTime / 1000), maxRssKb: usage.maxRSS }, 'candlekeep stopped');
-  await new Promise<void>((resolve) => log.flush(() => resolve()));
+  const allGood = statuses.every((s) => s.state !== 'failed' && (s.lastExit?.outcome === 'caught-up' || s.lastExit?.outcome === 'end-reached' || (stopping.aborted && s.lastExit?.outcome === 'stopped')));
+  await logStopped(log, allGood);
   return { exitCode: allGood ? 0 : 1, exits };
+}
+
+async function logStopped(log: Logger, ok: boolean): Promise<void> {
+  const usage = process.resourceUsage(); // the whole process: main thread and every worker
+  log.info({ ok, cpuUserMs: Math.round(usage.userCPUTime / 1000), cpuSystemMs: Math.round(usage.systemCPUTime / 1000), maxRssKb: usage.maxRSS }, 'candlekeep stopped');
+  await new Promise<void>((resolve) => log.flush(() => resolve()));
 }
 
 function plainStream(s: StreamSpec): FetcherTask['stream'] {

@@ -227,7 +227,9 @@ export class Metrics {
     gauge('candlekeep_disk_free_bytes', 'Free space on the data root\'s filesystem (available to this user).', [], (g, v) => {
       try { const f = statfsSync(v.dataRoot); g.set(f.bavail * f.bsize); } catch { /* not created yet */ }
     });
-    gauge('candlekeep_up', '1 while the daemon runs (with its version as a label).', ['version'], (g) => g.set({ version: version() }, 1));
+    // These two are served from the first moment, while the venues are still being checked.
+    new client.Gauge({ name: 'candlekeep_up', help: '1 while the daemon runs, start-up included (with its version as a label).', labelNames: ['version'], registers: r, collect() { this.set({ version: version() }, 1); } });
+    new client.Gauge({ name: 'candlekeep_ready', help: '1 when /readyz answers 200; 0 while starting (venues being checked) or stopping.', registers: r, collect() { this.set(readView()?.ready().ok ? 1 : 0); } });
     gauge('candlekeep_venue_stopped', '1 while the venue is paused (rate-limited, waf-blocked) or banned.', ['venue', 'reason'], (g, v) => {
       for (const b of v.budgets.values()) {
         const s = b.snapshot();

@@ -2,6 +2,7 @@
 // symbol against it, and build the venue's shared request budget from the
 // limits it declares. Runs on the main thread before anything is stored; the
 // request itself goes out from a worker thread (`get`, see the daemon).
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResponseHeaders } from './http/headers.js';
 import { VenueBudget, type BudgetLimit } from '../actors/rate-limiter.js';
 import { backoffMs } from '../actors/backoff.js';
@@ -26,19 +27,20 @@ export interface Fetched {
 /** One GET with these HTTP settings; rejects with a CkError for transport failures. */
 export type GetOnce = (url: string, settings: HttpSettings) => Promise<Fetched>;
 
-export async function prepareVenues(config: Config, log: Logger, get: GetOnce): Promise<Map<string, VenueBudget>> {
+/** Reads and checks every venue; `stop` aborts it (between or during attempts). */
+export async function prepareVenues(config: Config, log: Logger, get: GetOnce, stop?: AbortSignal): Promise<Map<string, VenueBudget>> {
   const used = [...new Set(config.streams.map((s) => s.venue))];
   const settings = { ...config.fetcher, maxResponseBytes: Math.max(config.fetcher.maxResponseBytes, EXCHANGE_INFO_MAX_BYTES) };
   const budgets = new Map<string, VenueBudget>();
   for (const name of used) {
-    const { info, budget } = await loadVenue(name, config, (url) => get(url, settings), log);
+    const { info, budget } = await loadVenue(name, config, (url) => get(url, settings), log, stop);
     checkSymbols(name, info, config, log);
     budgets.set(name, budget);
   }
   return budgets;
 }
 
-async function loadVenue(name: string, config: Config, get: (url: string) => Promise<Fetched>, log: Logger): Promise<{ info: VenueInfo; budget: VenueBudget }> {
+async function loadVenue(name: string, config: Config, get: (url: string) => Promise<Fetched>, log: Logger, stop?: AbortSignal): Promise<{ info: VenueInfo; budget: VenueBudget }> {
   const venue = venueByName(name);
   const { baseUrl, maxBudgetShare } = config.venues[name]!;
   const url = `${baseUrl}${venue.exchangeInfoPath}`;
@@ -62,13 +64,14 @@ async function loadVenue(name: string, config: Config, get: (url: string) => Pro
       log.info({ venue: name, limits: limits.map((l) => ({ type: l.type, windowMs: l.windowMs, limit: l.limit, cap: l.cap })), symbols: info.symbols.size }, 'venue budget');
       return { info, budget };
     } catch (err) {
+      stop?.throwIfAborted();
       const e = toWireError(err);
       if (!e.retryable || attempt >= config.fetcher.maxAttempts) {
         throw new CkError(e.code, `${name}: cannot read ${venue.exchangeInfoPath} at ${baseUrl} (attempt ${attempt}): ${e.message}`);
       }
       const wait = Math.max(e.retryAfterMs ?? 0, backoffMs(attempt, 500, 30_000));
       log.warn({ venue: name, code: e.code, error: e.message, attempt, retryInMs: wait }, 'exchangeInfo failed; retrying');
-      await new Promise((r) => setTimeout(r, wait));
+      await sleep(wait, undefined, { signal: stop });
     }
   }
 }

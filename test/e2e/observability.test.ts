@@ -113,7 +113,7 @@ describe('http endpoints', () => {
 });
 
 describe('start-up', () => {
-  it('while exchangeInfo cannot be read, /livez answers 200, /readyz and /health say starting, and nothing is stored', async () => {
+  it('while exchangeInfo cannot be read, /livez answers 200, /readyz, /health and candlekeep_ready say starting, SIGTERM ends it at once, and nothing is stored', async () => {
     const dir = tempDir();
     const deadPort = await freePort(); // nothing listens there: every attempt is refused and retried with backoff
     const cfg = writeConfig(dir, {
@@ -131,10 +131,20 @@ describe('start-up', () => {
     expect([health.status, await health.json()]).toEqual([503, { status: 'fail', reasons: ['starting'] }]);
     const metrics = await fetch(`${base}/metrics`);
     expect(metrics.status).toBe(200);
-    expect(await metrics.text()).toMatch(/^candlekeep_process_cpu_seconds_total [0-9.e+-]+$/m);
+    const text = await metrics.text();
+    expect(text).toMatch(/^candlekeep_process_cpu_seconds_total [0-9.e+-]+$/m);
+    expect(text).toMatch(/^candlekeep_up\{version="[^"]+"\} 1$/m);
+    expect(text).toMatch(/^candlekeep_ready 0$/m);
     expect(d.output()).not.toContain('candlekeep started');
+    // SIGTERM ends the wait between attempts (up to 30 s) at once, cleanly.
+    const signalledAt = Date.now();
     d.child.kill('SIGTERM');
-    await d.done;
+    const r = await d.done;
+    expect(Date.now() - signalledAt).toBeLessThan(5000);
+    expect([r.code, r.signal]).toEqual([0, null]);
+    const lines = d.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; signal?: string; ok?: boolean });
+    expect(lines.find((l) => l.msg === 'stopping')?.signal).toBe('SIGTERM');
+    expect(lines.find((l) => l.msg === 'candlekeep stopped')?.ok).toBe(true);
     expect(existsSync(join(dir, 'data', 'candlekeep.lmdb'))).toBe(false);
   }, 60_000);
 });
@@ -142,7 +152,7 @@ describe('start-up', () => {
 describe('dashboard and alert rules', () => {
   it('promtool accepts the scrape config and the rules', () => {
     const rules = spawnSync('promtool', ['check', 'rules', join(GRAFANA, 'prometheus/alerts.yml')], { encoding: 'utf8' });
-    expect(rules.stdout + rules.stderr).toContain('SUCCESS: 7 rules found');
+    expect(rules.stdout + rules.stderr).toContain('SUCCESS: 9 rules found');
     expect(rules.status).toBe(0);
     const config = spawnSync('promtool', ['check', 'config', join(GRAFANA, 'prometheus/prometheus.yml')], { encoding: 'utf8' });
     expect(config.stdout + config.stderr).toContain('SUCCESS');
