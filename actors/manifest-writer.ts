@@ -168,8 +168,8 @@ export class ManifestWriter {
       batch.forEach((q, i) => {
         const r = applied[i]!;
         q.plan.settled(sliceIndexAt(q.item.stream, r.startMs), r.status, r.nextDueAt, r.attempts);
-        replyGivingBack(q, { type: 'writer.committed', id: q.id });
       });
+      replyGivingBack(batch, { type: 'writer.committed' });
       this.events.onCommitted?.(applied, batch.map((q) => streamName(q.item.stream)), bytes);
     } catch (err) {
       const error = toWireError(err);
@@ -178,21 +178,28 @@ export class ManifestWriter {
       for (const q of batch) {
         // Due again on the fetchers' (exchange) clock, which may differ from this one.
         q.plan.settled(sliceIndexAt(q.item.stream, q.item.record.startMs), 'failed', q.plan.lastNow + STORAGE_RETRY_MS, q.item.record.attempts);
-        replyGivingBack(q, { type: 'writer.rejected', id: q.id, error: { ...error, code: error.code === 'CK_ERR_INTERNAL' ? 'CK_ERR_STORAGE' : error.code } });
       }
+      replyGivingBack(batch, { type: 'writer.rejected', error: { ...error, code: error.code === 'CK_ERR_INTERNAL' ? 'CK_ERR_STORAGE' : error.code } });
     }
   }
 }
 
 /**
- * LMDB copied the payload into its pages when it was put, so its buffer goes
- * back to the fetcher's thread with the reply (transferred, not copied) for
- * the next response to reuse (src/payload.ts): a fresh 160 KB buffer per
- * response costs page faults in both threads. Payloads only reach the writer
- * through its ports, so each owns its buffer.
+ * One reply per port for the commits of a transaction. LMDB copied each
+ * payload into its pages when it was put, so the payloads' buffers go back
+ * to the fetcher's thread with the reply (transferred, not copied) for the
+ * next responses to reuse (src/payload.ts): a fresh 160 KB buffer per
+ * response costs page faults in both threads. Payloads only reach the
+ * writer through its ports, so each owns its buffer.
  */
-function replyGivingBack(q: Queued, m: Extract<MainMessage, { type: 'writer.committed' | 'writer.rejected' }>): void {
-  const buffer = q.item.payload?.buffer;
-  if (buffer instanceof ArrayBuffer && buffer.byteLength > 0) q.reply({ ...m, buffer }, [buffer]);
-  else q.reply(m);
+function replyGivingBack(batch: readonly Queued[], m: { type: 'writer.committed' } | { type: 'writer.rejected'; error: WireError }): void {
+  const byPort = new Map<Reply, { ids: number[]; buffers: ArrayBuffer[] }>();
+  for (const q of batch) {
+    let r = byPort.get(q.reply);
+    if (!r) byPort.set(q.reply, (r = { ids: [], buffers: [] }));
+    r.ids.push(q.id);
+    const buffer = q.item.payload?.buffer;
+    if (buffer instanceof ArrayBuffer && buffer.byteLength > 0) r.buffers.push(buffer);
+  }
+  for (const [reply, r] of byPort) reply({ ...m, ...r }, r.buffers);
 }

@@ -78,6 +78,13 @@ export class WriterClient {
     });
   }
 
+  private settle(id: number, how: (p: Pending) => void): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    how(p);
+  }
+
   private receive(msg: MainMessage): void {
     switch (msg.type) {
       case 'fetcher.stop':
@@ -85,16 +92,13 @@ export class WriterClient {
         this.onStop();
         return;
       case 'writer.planned':
-      case 'writer.committed':
-      case 'writer.rejected': {
-        if (msg.type !== 'writer.planned' && msg.buffer) reusePayloadBuffer(msg.buffer);
-        const p = this.pending.get(msg.id);
-        if (!p) return;
-        this.pending.delete(msg.id);
-        if (msg.type === 'writer.rejected') p.reject(fromWireError(msg.error));
-        else p.resolve(msg);
+        this.settle(msg.id, (p) => p.resolve(msg));
         return;
-      }
+      case 'writer.committed':
+      case 'writer.rejected':
+        for (const b of msg.buffers) reusePayloadBuffer(b);
+        for (const id of msg.ids) this.settle(id, (p) => (msg.type === 'writer.rejected' ? p.reject(fromWireError(msg.error)) : p.resolve(msg)));
+        return;
       default:
         assertNever(msg);
     }

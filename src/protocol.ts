@@ -50,9 +50,13 @@ export type FetcherMessage =
 /** Main thread -> fetcher. */
 export type MainMessage =
   | { type: 'writer.planned'; id: number; slices: PlannedSlice[]; wakeAt: number | null; caughtUp: boolean; finished: boolean }
-  /** `buffer`: the payload's buffer coming back (transferred) once LMDB holds its own copy, for the next fetch to reuse. */
-  | { type: 'writer.committed'; id: number; buffer?: ArrayBuffer }
-  | { type: 'writer.rejected'; id: number; error: WireError; buffer?: ArrayBuffer }
+  /**
+   * One reply per port per transaction, for every commit of that port it
+   * held. `buffers`: the payloads' buffers coming back (transferred) once
+   * LMDB holds its own copy, for the next fetches to reuse.
+   */
+  | { type: 'writer.committed'; ids: number[]; buffers: ArrayBuffer[] }
+  | { type: 'writer.rejected'; ids: number[]; error: WireError; buffers: ArrayBuffer[] }
   | { type: 'fetcher.stop' };
 
 /** Payload meta stored with the rows. */

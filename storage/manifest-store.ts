@@ -70,7 +70,12 @@ export class ManifestStore {
       simulatedDiskFull();
       await this.store.root.transaction(() => {
         applied.length = 0;
-        for (const item of items) applied.push(this.apply(item, now));
+        const touched = new Map<string, StreamGeometry>();
+        for (const item of items) {
+          applied.push(this.apply(item, now));
+          touched.set(streamName(item.stream), item.stream);
+        }
+        this.putSummaries(touched.values());
       });
     } catch (err) {
       this.summaries.clear(); // the cache may hold writes that did not commit
@@ -93,10 +98,13 @@ export class ManifestStore {
         this.store.slices.clearSync();
         this.store.streams.clearSync();
         n = 0;
+        const touched = new Map<string, StreamGeometry>();
         for (const item of items) {
           this.apply(item, now);
+          touched.set(streamName(item.stream), item.stream);
           n++;
         }
+        this.putSummaries(touched.values());
       });
     } finally {
       this.summaries.clear();
@@ -121,9 +129,16 @@ export class ManifestStore {
     const s = this.summary(stream);
     countInto(s, prev, next);
     s.lastCommitAt = now;
-    this.advanceOkThrough(stream, s);
-    void this.store.streams.put(streamKey(stream), s);
     return next;
+  }
+
+  /** Once per stream per transaction, after its records: the ok prefix moves on and the summary is written. */
+  private putSummaries(streams: Iterable<StreamGeometry>): void {
+    for (const g of streams) {
+      const s = this.summary(g);
+      this.advanceOkThrough(g, s);
+      void this.store.streams.put(streamKey(g), s);
+    }
   }
 
   advanceOkThrough(g: StreamGeometry, s: StreamSummary): void {

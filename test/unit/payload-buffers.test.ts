@@ -21,7 +21,7 @@ function reply(port: MessagePort): Promise<MainMessage> {
 }
 
 describe('payload buffers', () => {
-  it('come back with the commit reply, are reused, and scribbling on them leaves the stored payload intact', async () => {
+  it('come back with the commit reply (one per transaction), are reused, and scribbling on them leaves the stored payload intact', async () => {
     const writer = new ManifestWriter(store, 1000, { onOther() {} });
     const { port1, port2 } = new MessageChannel();
     writer.attach(stream, port1);
@@ -37,13 +37,30 @@ describe('payload buffers', () => {
       port2.postMessage({ type: 'writer.commit', id: i, slice, status: 'ok', payload: bytes, facts: { rows: 1, firstOpen: slice.startMs, lastOpen: slice.startMs, lastClosedClose: null, hasOpenCandle: false, gaps: [], anomalies: [] }, fetchedAt: 1, nextDueAt: null } satisfies FetcherMessage, [bytes.buffer as ArrayBuffer]);
       expect(bytes.byteLength).toBe(0); // transferred, not copied
       const m = await answered;
-      expect(m.type).toBe('writer.committed');
-      const buffer = (m as { buffer?: ArrayBuffer }).buffer!;
+      if (m.type !== 'writer.committed') throw new Error(`expected writer.committed, got ${m.type}`);
+      expect(m.ids).toEqual([i]);
+      expect(m.buffers).toHaveLength(1);
+      const buffer = m.buffers[0]!;
       expect(buffer.byteLength).toBeGreaterThanOrEqual(stored[i]!.bytes.length);
       new Uint8Array(buffer).fill(0x58); // the next response overwrites it
       reusePayloadBuffer(buffer);
       previous = buffer;
     }
+    // Commits that arrive together share a transaction and get ONE reply with every id and buffer.
+    const together = [3, 4, 5].map((i) => {
+      const slice = { ...sliceAt(g, i)!, attempts: 0 };
+      const body = Buffer.from(`[["row ${i}"]]`.repeat(13_000));
+      const { bytes } = encodePayload({ url: `u${i}`, key: slice.key, fetchedAt: 1, serverTime: 2, httpStatus: 200 }, [body], body.length);
+      stored.push({ id: slice.id, bytes: Buffer.from(bytes) });
+      return { slice, bytes };
+    });
+    const answered = reply(port2);
+    for (const [n, { slice, bytes }] of together.entries()) {
+      port2.postMessage({ type: 'writer.commit', id: 10 + n, slice, status: 'ok', payload: bytes, facts: { rows: 1, firstOpen: slice.startMs, lastOpen: slice.startMs, lastClosedClose: null, hasOpenCandle: false, gaps: [], anomalies: [] }, fetchedAt: 1, nextDueAt: null } satisfies FetcherMessage, [bytes.buffer as ArrayBuffer]);
+    }
+    const m = await answered;
+    expect(m).toMatchObject({ type: 'writer.committed', ids: [10, 11, 12] });
+    expect((m as { buffers: ArrayBuffer[] }).buffers.map((b) => b.byteLength >= stored[3]!.bytes.length)).toEqual([true, true, true]);
     port2.close();
     for (const { id, bytes } of stored) {
       const got = store.store.payloads.get(id)!;
