@@ -5,7 +5,17 @@
 import type { ResponseHeaders } from '../src/http/headers.js';
 import { toWireError, type WireError } from '../src/errors.js';
 import type { HttpSettings } from '../src/http/exchange-http.js';
+import { setFlagsFromString } from 'node:v8';
 import { httpFor, runFetcher, type FetcherResult, type FetcherTask } from './fetcher.js';
+
+// undici's HTTP/1.1 parser (llhttp) is WebAssembly, compiled at the thread's
+// first connection: Liftoff, then TurboFan in the background, about 150
+// CPU-ms per thread while the first responses arrive. Its work per response
+// is small (the headers, then counting body bytes), so the Liftoff code is
+// kept. Set here, once the thread has booted: a V8 flag changed before a
+// thread starts makes V8 refuse Node's built-in code cache for it (about 50
+// ms more to boot). Flags are process-wide, and nothing else uses WebAssembly.
+setFlagsFromString('--liftoff-only');
 
 export interface GetTask {
   kind: 'get';
