@@ -5,7 +5,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { toWireError, type WireError } from '../src/errors.js';
 import { payloadHash } from '../src/payload.js';
 import { assertNever, type FetcherMessage, type MainMessage } from '../src/protocol.js';
-import { sliceAt, sliceIndexAt, streamName, type StreamGeometry } from '../src/slices.js';
+import { sliceIndexAt, sliceWindow, streamName, type StreamGeometry } from '../src/slices.js';
 import type { CommitItem } from '../storage/manifest-store.js';
 import { ManifestStore } from '../storage/manifest-store.js';
 import type { SliceRecord } from '../storage/records.js';
@@ -122,11 +122,11 @@ export class ManifestWriter {
     if (!plan) {
       const summary = this.store.summary(stream);
       plan = new StreamPlan(stream, summary.okThroughIndex, this.settleMs);
-      const from = sliceAt(stream, summary.okThroughIndex);
+      const from = sliceWindow(stream, summary.okThroughIndex);
       if (from) {
         for (const r of this.store.records(stream, from.startMs)) {
           const index = sliceIndexAt(stream, r.startMs);
-          const expected = sliceAt(stream, index);
+          const expected = sliceWindow(stream, index);
           plan.noteStored(index, r.status, r.nextDueAt, r.attempts, expected?.key === r.key);
         }
       }

@@ -3,7 +3,7 @@
 // failed, partial) and a frontier past which every slice is new, so a plan
 // costs O(batch), never a walk over the stream's whole history.
 import { addIntervals } from '../src/intervals.js';
-import { sliceAt, type SliceSpec, type StreamGeometry } from '../src/slices.js';
+import { sliceAt, sliceWindow, type StreamGeometry } from '../src/slices.js';
 import type { PlannedSlice } from '../src/protocol.js';
 
 export interface PlanResult {
@@ -78,7 +78,7 @@ export class StreamPlan {
       next++;
     }
     this.frontier = next;
-    const frontierSpec = sliceAt(this.g, this.frontier);
+    const frontierSpec = sliceWindow(this.g, this.frontier);
     const rangeEnded = frontierSpec === null;
     for (const s of slices) this.inFlight.add(s.index);
     const idle = slices.length === 0 && this.inFlight.size === 0;
@@ -104,7 +104,7 @@ export class StreamPlan {
   }
 
   /** A slice is worth fetching once its first candle has closed. */
-  private readyAt(spec: SliceSpec): number {
+  private readyAt(spec: { startMs: number }): number {
     return addIntervals(spec.startMs, this.g.interval, 1) + this.settleMs;
   }
 }

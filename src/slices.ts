@@ -67,12 +67,17 @@ export function parseSliceKey(key: string): ParsedKey | null {
 
 /** Slice number `index` of a stream, or null when it starts at or after the stream's end. */
 export function sliceAt(g: StreamGeometry, index: number): SliceSpec | null {
+  const w = sliceWindow(g, index);
+  return w && { ...w, id: sliceId(w.key) };
+}
+
+/** The slice's window and key without its id (a hash of the key): enough to compare with a stored record. */
+export function sliceWindow(g: StreamGeometry, index: number): Omit<SliceSpec, 'id'> | null {
   const startMs = addIntervals(g.anchorMs, g.interval, index * g.limit);
   if (g.endMs !== null && startMs >= g.endMs) return null;
   let endMs = addIntervals(g.anchorMs, g.interval, (index + 1) * g.limit) - 1;
   if (g.endMs !== null && endMs >= g.endMs) endMs = g.endMs - 1;
-  const key = `${streamName(g)}:${startMs}-${endMs}:${g.limit}`;
-  return { index, startMs, endMs, limit: g.limit, key, id: sliceId(key) };
+  return { index, startMs, endMs, limit: g.limit, key: `${streamName(g)}:${startMs}-${endMs}:${g.limit}` };
 }
 
 /** Index of the slice whose window contains `t` (t >= anchor). */

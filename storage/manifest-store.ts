@@ -1,7 +1,7 @@
 // The manifest: slice records, payloads and stream summaries. One commit
 // batch is ONE LMDB transaction, so a slice is ok/partial only together with
 // its payload and its summary (DESIGN invariants 1 and 4).
-import { sliceAt, streamName, type StreamGeometry, type StreamRef } from '../src/slices.js';
+import { sliceWindow, streamName, type StreamGeometry, type StreamRef } from '../src/slices.js';
 import { existsSync } from 'node:fs';
 import { CkError } from '../src/errors.js';
 import { openStore, type Store } from './environment.js';
@@ -143,7 +143,7 @@ export class ManifestStore {
 
   advanceOkThrough(g: StreamGeometry, s: StreamSummary): void {
     for (;;) {
-      const spec = sliceAt(g, s.okThroughIndex);
+      const spec = sliceWindow(g, s.okThroughIndex);
       if (!spec) return;
       const r = this.slice(g, spec.startMs);
       if (!r || r.status !== 'ok' || r.key !== spec.key) return;

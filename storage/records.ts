@@ -30,7 +30,7 @@ export interface SliceRecord {
   nextDueAt: number | null;
   /** True when a payload for `id` was committed with this record. */
   hasPayload: boolean;
-  /** Checksum of the payload bytes (src/finality.ts payloadHash), null without a payload. */
+  /** Checksum of the payload bytes (src/payload.ts payloadHash: `crc32:` + 8 hex digits; 32 hex digits of SHA-256 in stores written before), null without a payload. */
   payloadHash: string | null;
 }
 

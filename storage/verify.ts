@@ -4,7 +4,7 @@
 // every payload, the partition of each stream into slices, and spacing
 // violations and gaps inside and between slices that no recorded
 // known-empty range explains (the old system's "manifest validation").
-import { payloadHash } from '../src/payload.js';
+import { payloadMatches } from '../src/payload.js';
 import { addIntervals } from '../src/intervals.js';
 import { parseSliceKey, sliceId, streamName, type StreamRef } from '../src/slices.js';
 import { venueByName } from '../src/venues/index.js';
@@ -69,7 +69,7 @@ function verifyStream(store: ManifestStore, ref: StreamRef, summary: StreamSumma
       return;
     }
     if (!bytes || !p) return; // the invariants report it
-    if (r.payloadHash && payloadHash(bytes) !== r.payloadHash) {
+    if (r.payloadHash && !payloadMatches(bytes, r.payloadHash)) {
       corrupt(r.key, 'payload bytes do not match the checksum recorded with the slice (edited on disk?)');
       return;
     }

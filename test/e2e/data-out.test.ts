@@ -1,9 +1,11 @@
 // Data out: status, verify, rebuild-manifest and export, against a data root
 // backfilled from the mock exchange by the built daemon.
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sliceKey } from '../../storage/keys.js';
 import { ManifestStore } from '../../storage/manifest-store.js';
 import type { SliceRecord, StreamSummary } from '../../storage/records.js';
 import { daemonUrl, readStream, runCandlekeep, servedClosed, spawnCandlekeep, tempDir } from '../support/daemon-harness.js';
@@ -177,6 +179,24 @@ describe('verify', () => {
     });
     expect(code).toBe(1);
     expect(findings).toContainEqual({ kind: 'corrupt', sliceKey: records[10]!.key, problem: expect.stringContaining('do not match the checksum') });
+  });
+
+  it('checks the SHA-256 checksums of stores written before CRC-32: a matching one passes, an edited payload is found', async () => {
+    const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex').slice(0, 32);
+    const { code, findings, records } = await findingsAfter((store, recs) => {
+      for (const i of [3, 4]) {
+        const bytes = Buffer.from(store.payload(recs[i]!.id)!);
+        expect(recs[i]!.payloadHash).toMatch(/^crc32:[0-9a-f]{8}$/);
+        store.store.slices.putSync(sliceKey(BTC, recs[i]!.startMs), { ...recs[i]!, payloadHash: sha(bytes) });
+        if (i === 4) {
+          const at = bytes.indexOf(Buffer.from('.'));
+          bytes[at + 1] = bytes[at + 1] === 0x31 ? 0x32 : 0x31; // one digit of one price
+          store.store.payloads.putSync(recs[i]!.id, bytes);
+        }
+      }
+    });
+    expect(code).toBe(1);
+    expect(findings.filter((f) => f.problem.includes('checksum')).map((f) => f.sliceKey)).toEqual([records[4]!.key]);
   });
 
   it('finds a summary count off by one', async () => {
