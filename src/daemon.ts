@@ -50,26 +50,25 @@ export async function runDaemon(config: Config, o: DaemonOptions): Promise<Daemo
   // abort it (nothing is stored before the venues are checked), once started
   // they stop the actors and the writer drains.
   const stopping = new AbortController();
-  let stopActors = (): void => {};
   const onSignal = (signal: string) => {
     if (stopping.signal.aborted) return;
     log.info({ signal }, 'stopping');
     stopping.abort();
-    stopActors();
   };
   const sigint = () => onSignal('SIGINT');
   const sigterm = () => onSignal('SIGTERM');
   process.on('SIGINT', sigint);
   process.on('SIGTERM', sigterm);
   try {
-    return await startAndRun(config, o, log, stopping.signal, (stop) => (stopActors = stop));
+    return await startAndRun(config, o, log, stopping.signal);
   } finally {
     process.off('SIGINT', sigint);
     process.off('SIGTERM', sigterm);
   }
 }
 
-async function startAndRun(config: Config, o: DaemonOptions, log: Logger, stopping: AbortSignal, onStop: (stop: () => void) => void): Promise<DaemonResult> {
+/** Starts everything, runs until the actors are done or `stopping` aborts, and stops everything. */
+async function startAndRun(config: Config, o: DaemonOptions, log: Logger, stopping: AbortSignal): Promise<DaemonResult> {
   // Worker threads start first: the venues' exchangeInfo is read from one of them (the main thread never loads the HTTP client).
   const threads = o.threads ?? Math.max(1, Math.min(availableParallelism(), config.streams.length));
   const fromSource = import.meta.url.endsWith('.ts');
@@ -214,8 +213,8 @@ async function startAndRun(config: Config, o: DaemonOptions, log: Logger, stoppi
     });
   }
 
-  onStop(() => void supervisor.stopAll());
   if (stopping.aborted) void supervisor.stopAll(); // a signal while the actors were being started
+  else stopping.addEventListener('abort', () => void supervisor.stopAll(), { once: true });
 
   try {
     await supervisor.whenAllDone();
