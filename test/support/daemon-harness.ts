@@ -14,8 +14,13 @@ import type { SliceRecord } from '../../storage/records.js';
 
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
+/**
+ * A fresh directory under CK_TMP_ROOT, which vitest's global set-up makes
+ * for the run and removes after it (test/support/temp-root.ts), else under
+ * the system's temp directory.
+ */
 export function tempDir(prefix = 'ck-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return mkdtempSync(join(process.env.CK_TMP_ROOT ?? tmpdir(), prefix));
 }
 
 export function writeConfig(dir: string, config: Record<string, unknown>): string {
