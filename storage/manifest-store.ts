@@ -70,12 +70,7 @@ export class ManifestStore {
       simulatedDiskFull();
       await this.store.root.transaction(() => {
         applied.length = 0;
-        const touched = new Map<string, StreamGeometry>();
-        for (const item of items) {
-          applied.push(this.apply(item, now));
-          touched.set(streamName(item.stream), item.stream);
-        }
-        this.putSummaries(touched.values());
+        this.applyAll(items, now, (r) => applied.push(r));
       });
     } catch (err) {
       this.summaries.clear(); // the cache may hold writes that did not commit
@@ -97,17 +92,31 @@ export class ManifestStore {
       await this.store.root.transaction(() => {
         this.store.slices.clearSync();
         this.store.streams.clearSync();
-        n = 0;
-        const touched = new Map<string, StreamGeometry>();
-        for (const item of items) {
-          this.apply(item, now);
-          touched.set(streamName(item.stream), item.stream);
-          n++;
-        }
-        this.putSummaries(touched.values());
+        n = this.applyAll(items, now);
       });
     } finally {
       this.summaries.clear();
+    }
+    return n;
+  }
+
+  /**
+   * Inside a transaction: every item's records, then once per stream the ok
+   * prefix and the summary. Returns how many items were applied.
+   */
+  private applyAll(items: Iterable<CommitItem>, now: number, onApplied?: (r: SliceRecord) => void): number {
+    const touched = new Map<string, StreamGeometry>();
+    let n = 0;
+    for (const item of items) {
+      const r = this.apply(item, now);
+      onApplied?.(r);
+      touched.set(streamName(item.stream), item.stream);
+      n++;
+    }
+    for (const g of touched.values()) {
+      const s = this.summary(g);
+      this.advanceOkThrough(g, s);
+      void this.store.streams.put(streamKey(g), s);
     }
     return n;
   }
@@ -132,16 +141,7 @@ export class ManifestStore {
     return next;
   }
 
-  /** Once per stream per transaction, after its records: the ok prefix moves on and the summary is written. */
-  private putSummaries(streams: Iterable<StreamGeometry>): void {
-    for (const g of streams) {
-      const s = this.summary(g);
-      this.advanceOkThrough(g, s);
-      void this.store.streams.put(streamKey(g), s);
-    }
-  }
-
-  advanceOkThrough(g: StreamGeometry, s: StreamSummary): void {
+  private advanceOkThrough(g: StreamGeometry, s: StreamSummary): void {
     for (;;) {
       const spec = sliceWindow(g, s.okThroughIndex);
       if (!spec) return;
