@@ -1,13 +1,14 @@
 // Runs the built daemon (dist/main.js) as a real process against a mock
 // exchange, and reads back what it stored.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Interval } from '../../src/intervals.js';
 import type { StreamRef } from '../../src/slices.js';
 import type { MockExchange } from './mock-exchange.js';
+import { DAEMON_PID_PREFIX } from './temp-root.js';
 import { checkManifest, decodePayload, type Finding } from '../../storage/manifest-checks.js';
 import { ManifestStore } from '../../storage/manifest-store.js';
 import type { SliceRecord } from '../../storage/records.js';
@@ -37,7 +38,13 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Daemons still running when the test process exits (a test that timed out) are killed with it. */
+/**
+ * Daemons still running when this process exits normally (the benchmark)
+ * are killed with it. vitest kills its worker processes instead, and exit
+ * handlers do not run there: each daemon also leaves its pid in the run's
+ * directory while it runs, and the run's teardown kills what is left
+ * (test/support/temp-root.ts), e.g. after a test timed out.
+ */
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const c of running) c.kill('SIGKILL');
@@ -46,7 +53,12 @@ process.once('exit', () => {
 export function spawnCandlekeep(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<RunResult>; output: () => string } {
   const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
-  child.once('exit', () => running.delete(child));
+  const pidFile = process.env.CK_TMP_ROOT && child.pid ? join(process.env.CK_TMP_ROOT, `${DAEMON_PID_PREFIX}${child.pid}`) : null;
+  if (pidFile) writeFileSync(pidFile, '');
+  child.once('exit', () => {
+    running.delete(child);
+    if (pidFile) rmSync(pidFile, { force: true });
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
