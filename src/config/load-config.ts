@@ -80,7 +80,7 @@ export function parseConfig(raw: unknown, configPath: string, options: LoadOptio
     const endpoint = VENUES[s.venue]!.endpoints[s.endpoint]!;
     for (const symbol of s.symbols) {
       for (const interval of s.intervals as Interval[]) {
-        const g = geometry({ venue: s.venue, endpoint: s.endpoint, symbol, interval }, toMs(s.start), s.end === undefined ? null : toMs(s.end), s.limit ?? endpoint.maxLimit);
+        const g = geometry({ venue: s.venue, endpoint: s.endpoint, symbol, interval }, toMs(s.start), s.end === undefined ? null : toMs(s.end), s.limit ?? endpoint.defaultLimit);
         const name = streamName(g);
         const first = definedBy.get(name);
         if (first !== undefined) problems.push(`streams[${i}]: ${name} is already defined by streams[${first}]`);

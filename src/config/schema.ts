@@ -43,7 +43,7 @@ const streamSchema = z.strictObject({
   if (!endpoint) {
     ctx.addIssue({ code: 'custom', path: ['endpoint'], message: `${JSON.stringify(s.endpoint)} is not a ${s.venue} endpoint; use one of ${list(Object.keys(venue.endpoints))}` });
   } else if (s.limit !== undefined && s.limit > endpoint.maxLimit) {
-    ctx.addIssue({ code: 'custom', path: ['limit'], message: `${s.limit} is above the ${s.venue} ${s.endpoint} maximum of ${endpoint.maxLimit}` });
+    ctx.addIssue({ code: 'custom', path: ['limit'], message: `${s.limit} is above the ${venueTitle(s.venue)} ${s.endpoint} maximum of ${endpoint.maxLimit}` });
   }
   s.intervals.forEach((iv, i) => {
     if (!(venue.intervals as readonly string[]).includes(iv)) {
@@ -98,5 +98,5 @@ export function toMs(v: number | string): number {
 }
 
 function venueTitle(name: string): string {
-  return name === 'binance' ? 'Binance' : name;
+  return VENUES[name]?.title ?? name;
 }

@@ -1,8 +1,8 @@
 // The venue registry: the only place that lists venues by name.
-import { binance } from './binance/venue.js';
+import { binance, binanceus, binanceusdm } from './binance/venue.js';
 import type { VenueDef } from './venue.js';
 
-export const VENUES: Readonly<Record<string, VenueDef>> = { binance };
+export const VENUES: Readonly<Record<string, VenueDef>> = { binance, binanceus, binanceusdm };
 export const VENUE_NAMES = Object.keys(VENUES);
 
 export function venueByName(name: string): VenueDef {

@@ -40,9 +40,11 @@ export interface RowFacts {
 export interface EndpointDef {
   readonly name: string;
   readonly path: string;
-  /** Rows per request candlekeep asks for (the endpoint's maximum). */
+  /** Rows per request candlekeep asks for unless a stream sets `limit` (the cheapest per row). */
+  readonly defaultLimit: number;
+  /** The most rows the endpoint serves per request. */
   readonly maxLimit: number;
-  /** Request weight, known before the request is sent. */
+  /** Request weight for `limit` rows, known before the request is sent. */
   weight(limit: number): number;
   url(baseUrl: string, symbol: string, interval: Interval, slice: SliceSpec): string;
   /** Validate a 200 body from its bytes; throws CkError(CK_ERR_VALIDATION | CK_ERR_RESPONSE_MALFORMED). */
@@ -51,6 +53,8 @@ export interface EndpointDef {
 
 export interface VenueDef {
   readonly name: string;
+  /** How messages name it (`Binance.US`). */
+  readonly title: string;
   readonly defaultBaseUrl: string;
   readonly intervals: readonly Interval[];
   readonly endpoints: Readonly<Record<string, EndpointDef>>;

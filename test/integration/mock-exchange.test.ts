@@ -211,3 +211,35 @@ describe('mock exchange', () => {
     expect(r[0]).toEqual([1682899200000, '5.41400000', '5.42200000', '5.41300000', '5.41800000', '58915.00000000', 1682899259999, '319130.23150000', 624, '32215.50000000', '174505.37140000', '0']);
   });
 });
+
+describe('mock exchange playing Binance.US and USD-M futures', () => {
+  it('Binance.US: its own limits, klines weigh 1, no 1s, no uiKlines', async () => {
+    await start({ venue: 'binanceus' });
+    const info = await get('/api/v3/exchangeInfo');
+    expect(info.json.rateLimits[0]).toEqual({ rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 1200 });
+    const k = await get(`/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=${Date.UTC(2024, 1, 1)}&limit=1000`);
+    expect(k.json).toHaveLength(1000);
+    expect(k.headers['x-mbx-used-weight-1m']).toBe('21');
+    expect((await get('/api/v3/klines?symbol=BTCUSDT&interval=1s&limit=1')).json.code).toBe(-1120);
+    expect((await get('/api/v3/uiKlines?symbol=BTCUSDT&interval=1m&limit=1')).status).toBe(404);
+  });
+
+  it('USD-M: /fapi/v1 paths, weight by limit, up to 1500 rows, the 12th field is not "0"', async () => {
+    await start({ venue: 'binanceusdm' });
+    expect((await get('/fapi/v1/time')).json).toEqual({ serverTime: NOW });
+    expect((await get('/api/v3/time')).status).toBe(404);
+    const info = await get('/fapi/v1/exchangeInfo');
+    expect(info.json.rateLimits[0]).toEqual({ rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 2400 });
+    expect(info.headers['x-mbx-used-weight-1m']).toBe('2'); // time 1 + exchangeInfo 1 (a 404 weighs nothing)
+    const from = Date.UTC(2024, 1, 1);
+    let used = 2;
+    for (const [limit, weight] of [[99, 1], [100, 2], [499, 2], [500, 5], [1000, 5], [1500, 10]] as const) {
+      const k = await get(`/fapi/v1/klines?symbol=BTCUSDT&interval=1m&startTime=${from}&limit=${limit}`);
+      used += weight;
+      expect([limit, k.json.length, k.headers['x-mbx-used-weight-1m']]).toEqual([limit, limit, String(used)]);
+      expect(k.json.every((r: any[]) => r.length === 12 && r[11] !== '0' && r[11] === r[7])).toBe(true);
+    }
+    expect((await get(`/fapi/v1/klines?symbol=BTCUSDT&interval=1m&limit=1501`)).json.code).toBe(-1130);
+    expect((await get('/fapi/v1/klines?symbol=BTCUSDT&interval=1s&limit=1')).json.code).toBe(-1120);
+  });
+});

@@ -1,14 +1,15 @@
-// `npm run mock-exchange -- --port N [--data DIR] [--speed X] [--start T] [--seed S]`
+// `npm run mock-exchange -- --port N [--venue binance|binanceus|binanceusdm] [--data DIR] [--speed X] [--start T] [--seed S] [--weight-limit N]`
 // Starts the mock Binance exchange on 127.0.0.1 and prints its base URL.
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MockClock } from './mock-clock.js';
-import { MockExchange, type MockSymbol } from './mock-exchange.js';
+import { MockExchange, type MockSymbol, type MockVenue } from './mock-exchange.js';
 
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '0' },
+    venue: { type: 'string', default: 'binance' },
     data: { type: 'string' },
     speed: { type: 'string', default: '1' },
     start: { type: 'string' },
@@ -29,8 +30,14 @@ if (values.data) {
     if (m) symbols.push({ symbol: m[1]!, csv: resolve(join(values.data, f)) });
   }
 }
+const VENUES: MockVenue[] = ['binance', 'binanceus', 'binanceusdm'];
+if (!VENUES.includes(values.venue as MockVenue)) {
+  console.error(`--venue ${values.venue}: use one of ${VENUES.join(', ')}`);
+  process.exit(2);
+}
 const clock = new MockClock({ ...(values.start ? { start: Date.parse(values.start) } : {}), speed: Number(values.speed) });
 const mock = new MockExchange({
+  venue: values.venue as MockVenue,
   port: Number(values.port),
   seed: Number(values.seed),
   symbols,

@@ -1,8 +1,9 @@
-// A mock Binance spot REST server on loopback, faithful to
+// A mock Binance REST server on loopback, faithful to
 // ../shared/EXCHANGES.md: inclusive open-time selection, the still-open
 // candle, 12-field rows, Binance's 400 error codes, per-IP weight limits
-// with 429 then 418, and faults on demand. Every test and benchmark talks
-// to it over real HTTP.
+// with 429 then 418, and faults on demand. It plays binance.com spot,
+// Binance.US or USD-M futures (`venue`). Every test and benchmark talks to
+// it over real HTTP.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { addIntervals, BINANCE_INTERVALS, floorToInterval, isInterval, type Interval } from '../../src/intervals.js';
@@ -10,7 +11,7 @@ import { CsvCandles } from './csv-candles.js';
 import { partialRow, type KlineRow } from './kline-row.js';
 import { MockClock } from './mock-clock.js';
 import { MockFaults, type FaultKind, type FaultOptions } from './mock-faults.js';
-import { MockRateLimits, type RateLimitOptions } from './mock-rate-limits.js';
+import { BINANCE_SPOT_LIMITS, MockRateLimits, type RateLimitDecl, type RateLimitOptions } from './mock-rate-limits.js';
 import { SyntheticCandles } from './synthetic-candles.js';
 
 export interface MockSymbol {
@@ -26,7 +27,38 @@ export interface MaintenanceWindow {
   to: number;
 }
 
+/** Which Binance the mock plays (EXCHANGES.md): paths, intervals, limits and weights. */
+export type MockVenue = 'binance' | 'binanceus' | 'binanceusdm';
+
+interface Flavour {
+  prefix: string;
+  intervals: readonly Interval[];
+  maxLimit: number;
+  klinesWeight(limit: number): number;
+  exchangeInfoWeight: number;
+  uiKlines: boolean;
+  limits: RateLimitDecl[];
+  /** The 12th field of a row: "0" on spot; futures send something else there. */
+  futuresRow: boolean;
+}
+
+const NO_SECONDS = BINANCE_INTERVALS.filter((i) => i !== '1s');
+const FLAVOURS: Record<MockVenue, Flavour> = {
+  binance: { prefix: '/api/v3', intervals: BINANCE_INTERVALS, maxLimit: 1000, klinesWeight: () => 2, exchangeInfoWeight: 20, uiKlines: true, limits: BINANCE_SPOT_LIMITS, futuresRow: false },
+  binanceus: {
+    prefix: '/api/v3', intervals: NO_SECONDS, maxLimit: 1000, klinesWeight: () => 1, exchangeInfoWeight: 20, uiKlines: false, futuresRow: false,
+    limits: [{ rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 1200 }, { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 61_000 }],
+  },
+  binanceusdm: {
+    prefix: '/fapi/v1', intervals: NO_SECONDS, maxLimit: 1500, exchangeInfoWeight: 1, uiKlines: false, futuresRow: true,
+    klinesWeight: (limit) => (limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10),
+    limits: [{ rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 2400 }],
+  },
+};
+
 export interface MockExchangeOptions {
+  /** Which exchange to play (default `binance`: binance.com spot). */
+  venue?: MockVenue;
   port?: number;
   host?: string;
   seed?: number;
@@ -81,10 +113,14 @@ export class MockExchange {
   private readonly sockets = new Set<import('node:net').Socket>();
   maintenance: MaintenanceWindow[];
   waf403: boolean;
+  private readonly flavour: Flavour;
+  private readonly routes: Record<string, Route>;
 
   constructor(private readonly o: MockExchangeOptions = {}) {
     this.clock = o.clock ?? new MockClock();
-    this.limits = new MockRateLimits(o.rateLimits);
+    this.flavour = FLAVOURS[o.venue ?? 'binance'];
+    this.routes = routesFor(this.flavour);
+    this.limits = new MockRateLimits({ limits: this.flavour.limits, ...o.rateLimits });
     this.faults = new MockFaults(o.faults);
     this.synthetic = new SyntheticCandles(o.seed ?? 1);
     this.maintenance = o.maintenance ?? [];
@@ -181,7 +217,7 @@ export class MockExchange {
     const now = this.clock.now();
     const entry: RequestLogEntry = { time: now, at: Date.now(), path: url.pathname, params, weight: 0, status: 0, fault: null };
     this.log.push(entry);
-    const route = ROUTES[url.pathname];
+    const route = this.routes[url.pathname];
     const headers = () => ({ 'content-type': 'application/json;charset=UTF-8', date: new Date(this.clock.now()).toUTCString(), ...this.limits.headers(ip) });
     const send = (status: number, body: string | Buffer, extra: Record<string, string> = {}) => {
       entry.status = status;
@@ -192,7 +228,7 @@ export class MockExchange {
       send(404, '<html><body><h1>404 Not Found</h1></body></html>', { 'content-type': 'text/html' });
       return;
     }
-    const weight = route.weight;
+    const weight = route.weight(params);
     entry.weight = weight;
     const verdict = this.limits.admit(ip, weight);
     if (verdict.kind === '429') {
@@ -314,34 +350,48 @@ export class MockExchange {
       if (v !== undefined && !INT.test(v)) throw new BinanceError(400, -1100, `Illegal characters found in parameter '${p}'; legal range is '^-?[0-9]{1,20}$'.`);
     }
     if (!this.symbols.has(symbol) || this.delisted.has(symbol)) throw new BinanceError(400, -1121, 'Invalid symbol.');
-    if (!isInterval(interval)) throw new BinanceError(400, -1120, 'Invalid interval.');
+    if (!isInterval(interval) || !this.flavour.intervals.includes(interval)) throw new BinanceError(400, -1120, 'Invalid interval.');
+    const max = this.flavour.maxLimit;
     let limit = params.limit === undefined ? 500 : Number(params.limit);
-    if (limit < 1 || (limit > 1000 && (this.o.overLimit ?? 'reject') === 'reject')) throw new BinanceError(400, -1130, "Data sent for parameter 'limit' is not valid.");
-    limit = Math.min(limit, 1000);
+    if (limit < 1 || (limit > max && (this.o.overLimit ?? 'reject') === 'reject')) throw new BinanceError(400, -1130, "Data sent for parameter 'limit' is not valid.");
+    limit = Math.min(limit, max);
     const scale = micro ? 1000 : 1;
     const start = params.startTime === undefined ? undefined : Math.floor(Number(params.startTime) / scale);
     const end = params.endTime === undefined ? undefined : Math.floor(Number(params.endTime) / scale);
     if (start !== undefined && end !== undefined && start > end) throw new BinanceError(400, -1023, 'Start time is greater than end time.');
     // A startTime inside a candle selects the next candle: selection is by open time.
     const rows = this.klines(symbol, interval, start, end, limit, now);
-    if (micro) for (const r of rows) { r[0] *= 1000; r[6] = r[6] * 1000 + 999; }
-    return JSON.stringify(rows);
+    if (!micro && !this.flavour.futuresRow) return JSON.stringify(rows);
+    // Rewritten on copies: archive rows are the CSV source's own arrays.
+    return JSON.stringify(rows.map((row) => {
+      const r = [...row] as KlineRow;
+      if (micro) [r[0], r[6]] = [r[0] * 1000, r[6] * 1000 + 999];
+      if (this.flavour.futuresRow) r[11] = r[7]; // not "0" on futures: nothing may assume it is
+      return r;
+    }));
   }
 }
 
 interface Route {
-  weight: number;
+  weight(params: Record<string, string>): number;
   data: boolean;
   handle(m: MockExchange, params: Record<string, string>, now: number, micro: boolean, fault: FaultKind | null): string;
 }
 
-const ROUTES: Record<string, Route> = {
-  '/api/v3/ping': { weight: 1, data: false, handle: () => '{}' },
-  '/api/v3/time': { weight: 1, data: false, handle: (_m, _p, now) => JSON.stringify({ serverTime: now }) },
-  '/api/v3/exchangeInfo': { weight: 20, data: false, handle: (m, p, now) => m.exchangeInfo(p, now) },
-  '/api/v3/klines': { weight: 2, data: true, handle: (m, p, now, micro) => m.klinesRoute(p, now, micro) },
-  '/api/v3/uiKlines': { weight: 2, data: true, handle: (m, p, now, micro) => m.klinesRoute(p, now, micro) },
-};
+function routesFor(f: Flavour): Record<string, Route> {
+  const klines: Route = {
+    weight: (p) => f.klinesWeight(p.limit === undefined || !INT.test(p.limit) ? 500 : Math.min(Math.max(Number(p.limit), 1), f.maxLimit)),
+    data: true,
+    handle: (m, p, now, micro) => m.klinesRoute(p, now, micro),
+  };
+  return {
+    [`${f.prefix}/ping`]: { weight: () => 1, data: false, handle: () => '{}' },
+    [`${f.prefix}/time`]: { weight: () => 1, data: false, handle: (_m, _p, now) => JSON.stringify({ serverTime: now }) },
+    [`${f.prefix}/exchangeInfo`]: { weight: () => f.exchangeInfoWeight, data: false, handle: (m, p, now) => m.exchangeInfo(p, now) },
+    [`${f.prefix}/klines`]: klines,
+    ...(f.uiKlines ? { [`${f.prefix}/uiKlines`]: klines } : {}),
+  };
+}
 
 function mandatory(name: string): BinanceError {
   return new BinanceError(400, -1102, `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`);

@@ -24,14 +24,17 @@ describe('config validation', () => {
     ['bad interval', (c) => { c.streams[0].intervals = ['1m', '2m']; }, 'streams[0].intervals[1]: "2m" is not a Binance interval; use one of 1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M'],
     ['lower-case symbol', (c) => { c.streams[0].symbols = ['btcusdt']; }, 'streams[0].symbols[0]: "btcusdt" is not a symbol; symbols are 2-30 characters A-Z and 0-9 (e.g. "BTCUSDT")'],
     ['path in symbol', (c) => { c.streams[0].symbols = ['../ETC']; }, 'streams[0].symbols[0]: "../ETC" is not a symbol; symbols are 2-30 characters A-Z and 0-9 (e.g. "BTCUSDT")'],
-    ['unknown venue', (c) => { c.streams[0].venue = 'kraken'; }, 'streams[0].venue: "kraken" is not a venue; use one of binance'],
+    ['unknown venue', (c) => { c.streams[0].venue = 'kraken'; }, 'streams[0].venue: "kraken" is not a venue; use one of binance, binanceus, binanceusdm'],
+    ['1s on Binance.US', (c) => { c.streams[0].venue = 'binanceus'; c.streams[0].intervals = ['1s']; }, 'streams[0].intervals[0]: "1s" is not a Binance.US interval; use one of 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M'],
+    ['uiKlines on Binance.US', (c) => { c.streams[0].venue = 'binanceus'; c.streams[0].endpoint = 'uiKlines'; }, 'streams[0].endpoint: "uiKlines" is not a binanceus endpoint; use one of klines'],
+    ['limit above the USD-M maximum', (c) => { c.streams[0].venue = 'binanceusdm'; c.streams[0].limit = 1501; }, 'streams[0].limit: 1501 is above the Binance USD-M futures klines maximum of 1500'],
     ['unknown endpoint', (c) => { c.streams[0].endpoint = 'trades'; }, 'streams[0].endpoint: "trades" is not a binance endpoint; use one of klines, uiKlines'],
     ['bad start', (c) => { c.streams[0].start = 'yesterday'; }, 'streams[0].start: "yesterday" is not an ISO date (e.g. "2024-01-01" or "2024-01-01T00:00:00Z") or epoch milliseconds'],
     ['end before start', (c) => { c.streams[0].end = '2023-01-01'; }, 'streams[0].end: end must be after start'],
     ['budget share above 1', (c) => { c.venues = { binance: { maxBudgetShare: 1.5 } }; }, 'venues.binance.maxBudgetShare: Too big: expected number to be <=1'],
     ['port as string', (c) => { c.http = { port: '9464' }; }, 'http.port: expected number, got "9464"'],
     ['no streams', (c) => { c.streams = []; }, 'streams: list at least one stream'],
-    ['limit above maximum', (c) => { c.streams[0].limit = 5000; }, 'streams[0].limit: 5000 is above the binance klines maximum of 1000'],
+    ['limit above maximum', (c) => { c.streams[0].limit = 5000; }, 'streams[0].limit: 5000 is above the Binance klines maximum of 1000'],
     ['duplicate symbol', (c) => { c.streams[0].symbols = ['BTCUSDT', 'BTCUSDT']; }, 'streams[0].symbols[1]: "BTCUSDT" is listed twice'],
     ['unknown venue key', (c) => { c.venues = { binanse: {} }; }, 'venues: unknown key "binanse" (did you mean "binance"?)'],
     ['bad log level', (c) => { c.logging = { level: 'loud' }; }, 'logging.level: "loud" is not a log level; use one of fatal, error, warn, info, debug, trace, silent'],
@@ -40,6 +43,18 @@ describe('config validation', () => {
     const c = good() as Record<string, any>;
     mutate(c);
     expect(problems(c)).toBe(message);
+  });
+
+  it('asks each venue for its cheapest rows per request unless a stream sets limit', () => {
+    const c = good() as Record<string, any>;
+    c.streams.push({ ...c.streams[0], venue: 'binanceus' }, { ...c.streams[0], venue: 'binanceusdm' }, { ...c.streams[0], venue: 'binanceusdm', symbols: ['ETHUSDT'], limit: 1500 });
+    const cfg = parseConfig(c, '/cfg/symbols.json', { env: {} });
+    expect(cfg.streams.map((s) => [s.name, s.limit])).toEqual([
+      ['binance:klines:BTCUSDT:1m', 1000], ['binanceus:klines:BTCUSDT:1m', 1000], ['binanceusdm:klines:BTCUSDT:1m', 499], ['binanceusdm:klines:ETHUSDT:1m', 1500],
+    ]);
+    expect(Object.fromEntries(Object.entries(cfg.venues).map(([k, v]) => [k, v.baseUrl]))).toEqual({
+      binance: 'https://api.binance.com', binanceus: 'https://api.binance.us', binanceusdm: 'https://fapi.binance.com',
+    });
   });
 
   it('reports a stream defined twice', () => {

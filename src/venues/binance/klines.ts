@@ -80,17 +80,21 @@ function nextOpen(open: number, interval: Interval, aligned: boolean): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
 
-function klinesEndpoint(name: string, path: string): EndpointDef {
+export interface KlinesShape {
+  /** Rows per request candlekeep asks for by default (the cheapest per row). */
+  defaultLimit: number;
+  maxLimit: number;
+  weight(limit: number): number;
+}
+
+/** A Binance klines-shaped endpoint at `path` (spot and US `/api/v3/...`, USD-M `/fapi/v1/...`). */
+export function klinesEndpoint(name: string, path: string, shape: KlinesShape): EndpointDef {
   return {
     name,
     path,
-    maxLimit: 1000,
-    weight: () => 2,
+    ...shape,
     url: (baseUrl: string, symbol: string, interval: Interval, slice: SliceSpec) =>
       `${baseUrl}${path}?symbol=${symbol}&interval=${interval}&startTime=${slice.startMs}&endTime=${slice.endMs}&limit=${slice.limit}`,
     validate: validateKlineBytes,
   };
 }
-
-export const klines = klinesEndpoint('klines', '/api/v3/klines');
-export const uiKlines = klinesEndpoint('uiKlines', '/api/v3/uiKlines');

@@ -1,9 +1,12 @@
-// Binance spot: hosts, intervals, error classification and the weight header.
+// The Binance family: spot (binance.com), Binance.US and USD-M futures share
+// error codes, exchangeInfo, weight headers and the klines row; they differ in
+// host, path prefix, intervals and what a request weighs. Binance.US is a
+// different market, so it is its own venue (its own key space in storage).
 import { CkError } from '../../errors.js';
 import { headerValue, type ResponseHeaders } from '../../http/headers.js';
 import { BINANCE_INTERVALS } from '../../intervals.js';
-import type { VenueDef, VenueInfo } from '../venue.js';
-import { klines, uiKlines } from './klines.js';
+import type { EndpointDef, VenueDef, VenueInfo } from '../venue.js';
+import { klinesEndpoint } from './klines.js';
 
 /** Default pause for a 403 (WAF) without Retry-After: 5 minutes. */
 const WAF_PAUSE_MS = 5 * 60_000;
@@ -50,18 +53,48 @@ function opt(retryAfter: number | undefined): { retryAfterMs?: number } {
   return retryAfter === undefined ? {} : { retryAfterMs: retryAfter };
 }
 
-export const binance: VenueDef = {
-  name: 'binance',
-  defaultBaseUrl: 'https://api.binance.com',
-  intervals: BINANCE_INTERVALS,
-  endpoints: { klines, uiKlines },
-  timePath: '/api/v3/time',
-  timeWeight: 1,
-  exchangeInfoPath: '/api/v3/exchangeInfo',
-  exchangeInfoWeight: 20,
-  classify: (status, headers, body) => classifyBinance(status, headers, body),
-  parseExchangeInfo: parseBinanceExchangeInfo,
-};
+function binanceVenue(o: Pick<VenueDef, 'name' | 'title' | 'defaultBaseUrl' | 'intervals' | 'endpoints' | 'exchangeInfoWeight'> & { prefix: string }): VenueDef {
+  return {
+    name: o.name,
+    title: o.title,
+    defaultBaseUrl: o.defaultBaseUrl,
+    intervals: o.intervals,
+    endpoints: o.endpoints,
+    timePath: `${o.prefix}/time`,
+    timeWeight: 1,
+    exchangeInfoPath: `${o.prefix}/exchangeInfo`,
+    exchangeInfoWeight: o.exchangeInfoWeight,
+    classify: (status, headers, body) => classifyBinance(status, headers, body),
+    parseExchangeInfo: parseBinanceExchangeInfo,
+  };
+}
+
+const NO_SECONDS = BINANCE_INTERVALS.filter((i) => i !== '1s');
+const spotKlines = { defaultLimit: 1000, maxLimit: 1000, weight: () => 2 };
+const endpoints = (...list: EndpointDef[]) => Object.fromEntries(list.map((e) => [e.name, e]));
+
+/** binance.com spot: klines and uiKlines weigh 2 whatever the limit. */
+export const binance = binanceVenue({
+  name: 'binance', title: 'Binance', defaultBaseUrl: 'https://api.binance.com', prefix: '/api/v3', intervals: BINANCE_INTERVALS, exchangeInfoWeight: 20,
+  endpoints: endpoints(klinesEndpoint('klines', '/api/v3/klines', spotKlines), klinesEndpoint('uiKlines', '/api/v3/uiKlines', spotKlines)),
+});
+
+/** Binance.US: the spot API's shapes, klines weigh 1, no `1s`. */
+export const binanceus = binanceVenue({
+  name: 'binanceus', title: 'Binance.US', defaultBaseUrl: 'https://api.binance.us', prefix: '/api/v3', intervals: NO_SECONDS, exchangeInfoWeight: 20,
+  endpoints: endpoints(klinesEndpoint('klines', '/api/v3/klines', { defaultLimit: 1000, maxLimit: 1000, weight: () => 1 })),
+});
+
+/** USD-M futures klines weigh by limit; 499 rows (weight 2) is the cheapest per candle. */
+export function usdmKlinesWeight(limit: number): number {
+  return limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10;
+}
+
+/** Binance USD-M futures (fapi): klines up to 1500 rows, no `1s`. */
+export const binanceusdm = binanceVenue({
+  name: 'binanceusdm', title: 'Binance USD-M futures', defaultBaseUrl: 'https://fapi.binance.com', prefix: '/fapi/v1', intervals: NO_SECONDS, exchangeInfoWeight: 1,
+  endpoints: endpoints(klinesEndpoint('klines', '/fapi/v1/klines', { defaultLimit: 499, maxLimit: 1500, weight: usdmKlinesWeight })),
+});
 
 const UNIT: Record<string, { ms: number; letter: string }> = {
   SECOND: { ms: 1000, letter: 's' },
