@@ -175,7 +175,7 @@ class Fetcher {
     const url = this.endpoint.url(baseUrl, stream.symbol, stream.interval, slice);
     const hold = this.storageHoldUntil - Date.now();
     if (hold > 0) await this.clock.sleep(hold, this.writer.stopped);
-    const ticket = await this.takeBudget(this.endpoint.weight(slice.limit));
+    const ticket = await this.takeBudget(this.endpoint.weight(slice.limit), this.endpoint.name);
     if (!ticket || this.writer.stopping) return;
     const fetchedAt = Date.now();
     let status = 0;
@@ -245,8 +245,8 @@ class Fetcher {
   }
 
   /** Waits for room in the venue's budget; null when the actor is told to stop first. */
-  private takeBudget(weight: number): Promise<Ticket | null> {
-    return this.budget.acquire(weight, (ms, stopped) => this.clock.sleep(ms, stopped), this.writer.stopped);
+  private takeBudget(weight: number, endpoint: string | null = null): Promise<Ticket | null> {
+    return this.budget.acquire(weight, (ms, stopped) => this.clock.sleep(ms, stopped), this.writer.stopped, endpoint);
   }
 
   /**

@@ -32,6 +32,8 @@ export interface BudgetLimit {
   cap: number;
   /** Response header carrying the exchange's count for this window, lower-case, or null. */
   header: string | null;
+  /** Counts only this endpoint's requests (USD-M fundingRate's own limit); absent: every request of the venue. */
+  endpoint?: string;
 }
 
 /** Plain data that crosses to worker threads (the buffer is shared, not copied). */
@@ -59,6 +61,7 @@ export interface BudgetSnapshot {
 export interface Ticket {
   ownBefore: number[];
   weight: number;
+  endpoint: string | null;
 }
 
 const BUCKETS = 64;
@@ -106,7 +109,7 @@ export class VenueBudget {
   /**
    * Reserves `weight` now, or says how long to wait. Never blocks.
    */
-  tryAcquire(weight: number): { ticket: Ticket } | { waitMs: number } {
+  tryAcquire(weight: number, endpoint: string | null = null): { ticket: Ticket } | { waitMs: number } {
     return this.locked(() => {
       const t = this.now();
       const stop = Math.max(this.f64[PAUSED_UNTIL]!, this.f64[BANNED_UNTIL]!);
@@ -116,24 +119,24 @@ export class VenueBudget {
       this.shared.limits.forEach((l, i) => {
         const own = this.ownSum(i, t);
         ownBefore.push(own);
-        const w = this.waitFor(i, t, own, cost(l, weight));
+        const w = this.waitFor(i, t, own, cost(l, weight, endpoint));
         if (w > wait) wait = w;
       });
       if (wait > 0) return { waitMs: wait };
-      this.shared.limits.forEach((l, i) => this.add(i, t, cost(l, weight)));
+      this.shared.limits.forEach((l, i) => this.add(i, t, cost(l, weight, endpoint)));
       this.f64[WEIGHT_SENT] = this.f64[WEIGHT_SENT]! + weight;
       this.f64[REQUESTS_SENT] = this.f64[REQUESTS_SENT]! + 1;
-      return { ticket: { ownBefore, weight } };
+      return { ticket: { ownBefore, weight, endpoint } };
     });
   }
 
   /** Waits for room (or until `stopped` settles, then returns null). */
-  async acquire(weight: number, sleep: (ms: number, stopped?: Promise<unknown>) => Promise<void>, stopped?: Promise<unknown>): Promise<Ticket | null> {
+  async acquire(weight: number, sleep: (ms: number, stopped?: Promise<unknown>) => Promise<void>, stopped?: Promise<unknown>, endpoint: string | null = null): Promise<Ticket | null> {
     let done = false;
     void stopped?.then(() => (done = true));
     for (;;) {
       if (done) return null;
-      const r = this.tryAcquire(weight);
+      const r = this.tryAcquire(weight, endpoint);
       if ('ticket' in r) return r.ticket;
       await sleep(Math.max(1, Math.min(r.waitMs, 60_000)), stopped);
     }
@@ -147,7 +150,7 @@ export class VenueBudget {
         if (!l.header) return;
         const said = Number(headerValue(headers, l.header));
         if (!Number.isFinite(said) || said < 0) return;
-        const foreign = Math.max(0, said - ticket.ownBefore[i]! - cost(l, ticket.weight));
+        const foreign = Math.max(0, said - ticket.ownBefore[i]! - cost(l, ticket.weight, ticket.endpoint));
         const b = this.base(i) + 2 * RING;
         const bucket = Math.floor(t / this.bucketMs[i]!);
         // Within one bucket keep the largest estimate: in-flight requests make single readings low.
@@ -276,7 +279,9 @@ export class VenueBudget {
   }
 }
 
-function cost(l: BudgetLimit, weight: number): number {
+/** What a request of `endpoint` counts against limit `l`: its weight, one request, or nothing (another endpoint's limit). */
+function cost(l: BudgetLimit, weight: number, endpoint: string | null): number {
+  if (l.endpoint !== undefined && l.endpoint !== endpoint) return 0;
   return l.type === 'REQUEST_WEIGHT' ? weight : 1;
 }
 

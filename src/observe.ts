@@ -91,7 +91,7 @@ export function health(view: DaemonView): Record<string, unknown> & { status: He
     const snap = b.snapshot();
     return {
       venue: snap.venue,
-      limits: snap.limits.map((l) => ({ type: l.type, windowMs: l.windowMs, used: l.used, budget: l.cap, limit: l.limit })),
+      limits: snap.limits.map((l) => ({ type: l.type, ...(l.endpoint ? { endpoint: l.endpoint } : {}), windowMs: l.windowMs, used: l.used, budget: l.cap, limit: l.limit })),
       pausedUntil: snap.pausedUntil > now ? new Date(snap.pausedUntil).toISOString() : null,
       bannedUntil: snap.bannedUntil > now ? new Date(snap.bannedUntil).toISOString() : null,
       stopReason: snap.stopReason,
@@ -207,7 +207,7 @@ export class Metrics {
     });
     const budgetGauge = (name: string, help: string, value: (l: BudgetSnapshot['limits'][number]) => number) =>
       gauge(name, help, ['venue', 'limit', 'window_seconds'], (g, v) => {
-        for (const b of v.budgets.values()) for (const l of b.snapshot().limits) g.set({ venue: b.shared.venue, limit: l.type, window_seconds: String(l.windowMs / 1000) }, value(l));
+        for (const b of v.budgets.values()) for (const l of b.snapshot().limits) g.set({ venue: b.shared.venue, limit: l.endpoint ? `${l.type}:${l.endpoint}` : l.type, window_seconds: String(l.windowMs / 1000) }, value(l));
       });
     budgetGauge('candlekeep_venue_weight_used', 'Weight (or requests) counted in the current window: candlekeep plus other programs on the IP.', (l) => l.used);
     budgetGauge('candlekeep_venue_weight_budget', 'What candlekeep allows itself per window: the exchange limit times maxBudgetShare.', (l) => l.cap);

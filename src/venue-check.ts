@@ -57,6 +57,10 @@ async function loadVenue(name: string, config: Config, get: (url: string) => Pro
       const info = venue.parseExchangeInfo(body);
       if (info.limits.length === 0) throw new CkError('CK_ERR_RESPONSE_MALFORMED', `${venue.exchangeInfoPath}: no REQUEST_WEIGHT or RAW_REQUESTS limits`);
       const limits: BudgetLimit[] = info.limits.map((l) => ({ ...l, cap: Math.max(1, Math.floor(l.limit * maxBudgetShare)) }));
+      // Endpoints with limits of their own (not in exchangeInfo) that a stream uses.
+      for (const e of new Set(config.streams.filter((s) => s.venue === name).map((s) => s.endpoint))) {
+        for (const l of venue.endpoints[e]?.ownLimits ?? []) limits.push({ ...l, header: null, endpoint: e, cap: Math.max(1, Math.floor(l.limit * maxBudgetShare)) });
+      }
       const budget = VenueBudget.create(name, limits);
       // Count the exchangeInfo request itself, and learn what others on this IP already use.
       const r = budget.tryAcquire(venue.exchangeInfoWeight);

@@ -5,6 +5,8 @@
 // which adds its own checks on the same pass (see checkStream's visitor).
 import { bodyText, decodeRawPayload, type RawPayload } from '../src/payload.js';
 import type { StreamRef } from '../src/slices.js';
+import { VENUES } from '../src/venues/index.js';
+import type { RowModel } from '../src/venues/venue.js';
 import { sliceRange, type SliceKey, type StreamKey } from './keys.js';
 import type { ManifestStore } from './manifest-store.js';
 import { decodeSliceRecord, decodeSummary, STATUSES, type SliceRecord, type StreamSummary } from './records.js';
@@ -15,13 +17,13 @@ export interface Finding {
 }
 
 export interface StoredPayload extends RawPayload {
-  rows: unknown[][];
+  rows: unknown[];
 }
 
 /** The payload with its body parsed into rows. */
 export function decodePayload(bytes: Uint8Array): StoredPayload {
   const p = decodeRawPayload(bytes);
-  return { ...p, rows: JSON.parse(bodyText(p.body)) as unknown[][] };
+  return { ...p, rows: JSON.parse(bodyText(p.body)) as unknown[] };
 }
 
 export function checkManifest(store: ManifestStore): Finding[] {
@@ -43,13 +45,15 @@ export function checkStream(store: ManifestStore, ref: StreamRef, summary: Strea
   const findings: Finding[] = [];
   const counts = { ok: 0, partial: 0, failed: 0 };
   let rows = 0;
+  const model = VENUES[ref.venue]?.endpoints[ref.endpoint]?.rows ?? null;
+  if (!model) findings.push({ sliceKey: name, problem: `unknown endpoint ${ref.venue}:${ref.endpoint}: its rows are not checked` });
   for (const { key, value } of store.store.slices.getRange(sliceRange(ref))) {
     const at = (key as SliceKey)[4];
     const r = decodeSliceRecord(value, `${name}@${at}`);
     counts[r.status]++;
     if (r.hasPayload) rows += r.rows;
     const bytes = r.status === 'failed' && !r.hasPayload ? undefined : store.payload(r.id);
-    const { findings: own, payload } = checkSlice(r, bytes);
+    const { findings: own, payload } = checkSlice(r, bytes, model);
     findings.push(...own);
     visit?.(r, at, bytes, payload);
   }
@@ -62,7 +66,7 @@ export function checkStream(store: ManifestStore, ref: StreamRef, summary: Strea
   return findings;
 }
 
-function checkSlice(r: SliceRecord, bytes: Buffer | undefined): { findings: Finding[]; payload: StoredPayload | null } {
+function checkSlice(r: SliceRecord, bytes: Buffer | undefined, model: RowModel | null): { findings: Finding[]; payload: StoredPayload | null } {
   const out: Finding[] = [];
   const bad = (problem: string) => out.push({ sliceKey: r.key, problem });
   if (r.status === 'failed' && !r.hasPayload) return { findings: out, payload: null };
@@ -76,13 +80,12 @@ function checkSlice(r: SliceRecord, bytes: Buffer | undefined): { findings: Find
   if (p.meta.key !== r.key) bad(`payload belongs to ${p.meta.key}`);
   if (!Array.isArray(p.rows) || p.rows.length !== r.rows) bad(`payload has ${p.rows?.length} rows, record says ${r.rows}`);
   let prev = -Infinity;
-  for (const row of p.rows ?? []) {
-    const open = row[0] as number;
-    const close = row[6] as number;
-    if (open < r.startMs || open > r.endMs) bad(`row opens at ${open}, outside ${r.startMs}-${r.endMs}`);
-    if (open <= prev) bad(`row at ${open} is not after ${prev}`);
-    prev = open;
-    if (r.status === 'ok' && close >= p.meta.serverTime) bad(`final slice holds a candle closing at ${close}, after the exchange's ${p.meta.serverTime}`);
+  for (const row of model && Array.isArray(p.rows) ? p.rows : []) {
+    const t = model!.time(row);
+    if (!(t >= r.startMs && t <= r.endMs)) bad(`row at ${t} is outside ${r.startMs}-${r.endMs}`);
+    if (!(t > prev)) bad(`row at ${t} is not after ${prev}`);
+    prev = t;
+    if (r.status === 'ok' && !model!.finalAt(row, p.meta.serverTime)) bad(`final slice holds the row at ${t}, not final at the exchange's ${p.meta.serverTime} (an open candle)`);
   }
   if (r.status === 'ok' && r.endMs >= p.meta.serverTime) bad(`ok slice window ends at ${r.endMs}, not before its fetch at ${p.meta.serverTime}`);
   return { findings: out, payload: p };

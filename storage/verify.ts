@@ -81,10 +81,12 @@ function verifyStream(store: ManifestStore, ref: StreamRef, summary: StreamSumma
         corrupt(r.key, `payload fails validation: ${(err as Error).message}`);
       }
     }
-    // Spacing: every step between consecutive candles is one interval, or a recorded known-empty range.
-    for (const row of p.rows as Array<[number]>) {
-      const open = row[0];
+    // Spacing: every step between consecutive candles is one interval, or a recorded known-empty range (events have none).
+    const model = endpoint?.rows;
+    for (const row of p.rows) {
       rows++;
+      if (!model || model.kind !== 'candles') continue;
+      const open = model.time(row);
       if (lastOpen !== null) {
         const expected = addIntervals(lastOpen, ref.interval, 1);
         if (open !== expected && !explained(r, prevGaps, expected, open)) {

@@ -45,9 +45,11 @@ const streamSchema = z.strictObject({
   } else if (s.limit !== undefined && s.limit > endpoint.maxLimit) {
     ctx.addIssue({ code: 'custom', path: ['limit'], message: `${s.limit} is above the ${venueTitle(s.venue)} ${s.endpoint} maximum of ${endpoint.maxLimit}` });
   }
+  const intervals = endpoint?.intervals ?? venue.intervals;
   s.intervals.forEach((iv, i) => {
-    if (!(venue.intervals as readonly string[]).includes(iv)) {
-      ctx.addIssue({ code: 'custom', path: ['intervals', i], message: `${JSON.stringify(iv)} is not a ${venueTitle(s.venue)} interval; use one of ${list(venue.intervals)}` });
+    if (!(intervals as readonly string[]).includes(iv)) {
+      const what = endpoint?.intervals ? `${venueTitle(s.venue)} ${s.endpoint} interval (the funding period)` : `${venueTitle(s.venue)} interval`;
+      ctx.addIssue({ code: 'custom', path: ['intervals', i], message: `${JSON.stringify(iv)} is not a ${what}; use one of ${list(intervals)}` });
     }
   });
   const seen = new Set<string>();

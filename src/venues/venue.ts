@@ -2,7 +2,8 @@
 // EndpointDef, a new venue a new VenueDef; the fetcher loop never changes.
 import type { ResponseHeaders } from '../http/headers.js';
 import type { Interval } from '../intervals.js';
-import type { CkError } from '../errors.js';
+import { CkError } from '../errors.js';
+import { bodyText } from '../payload.js';
 import type { SliceSpec } from '../slices.js';
 import type { LimitType } from '../../actors/rate-limiter.js';
 
@@ -37,13 +38,30 @@ export interface RowFacts {
   anomalies: string[];
 }
 
+/** How an endpoint's stored rows are read back (verify, export, the invariant checks). */
+export interface RowModel {
+  /** `candles` are one interval apart (spacing is checked); `events` come when they come (funding). */
+  readonly kind: 'candles' | 'events';
+  /** A row's time: a candle's open time, an event's time. */
+  time(row: unknown): number;
+  /** Whether the row was final when the exchange answered at `serverTime` (a candle closed; an event happened). */
+  finalAt(row: unknown, serverTime: number): boolean;
+  /** Events: their fields in CSV column order (candles export in the archive's columns). */
+  readonly columns?: readonly string[];
+}
+
 export interface EndpointDef {
   readonly name: string;
+  /** Intervals a stream of this endpoint may use, when not all of the venue's (funding: the slice unit). */
+  readonly intervals?: readonly Interval[];
+  readonly rows: RowModel;
   readonly path: string;
   /** Rows per request candlekeep asks for unless a stream sets `limit` (the cheapest per row). */
   readonly defaultLimit: number;
   /** The most rows the endpoint serves per request. */
   readonly maxLimit: number;
+  /** Limits of this endpoint alone, not declared in exchangeInfo (USD-M fundingRate: 500 requests per 5 minutes). */
+  readonly ownLimits?: ReadonlyArray<{ type: LimitType; windowMs: number; limit: number }>;
   /** Request weight for `limit` rows, known before the request is sent. */
   weight(limit: number): number;
   url(baseUrl: string, symbol: string, interval: Interval, slice: SliceSpec): string;
@@ -66,4 +84,13 @@ export interface VenueDef {
   classify(status: number, headers: ResponseHeaders, body: string): CkError;
   /** Reads an exchangeInfo body; throws CkError(CK_ERR_RESPONSE_MALFORMED) when it is not one. */
   parseExchangeInfo(body: unknown): VenueInfo;
+}
+
+/** A response body parsed as JSON; CK_ERR_RESPONSE_MALFORMED naming `what` when it is not JSON. */
+export function parseJsonBody(body: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(bodyText(body));
+  } catch (cause) {
+    throw new CkError('CK_ERR_RESPONSE_MALFORMED', `${what} body is not JSON`, { cause });
+  }
 }

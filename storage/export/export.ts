@@ -3,7 +3,10 @@
 // reported, or filled with flat zero-volume candles marked synthetic.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CkError } from '../../src/errors.js';
 import { addIntervals } from '../../src/intervals.js';
+import { VENUES } from '../../src/venues/index.js';
+import type { RowModel } from '../../src/venues/venue.js';
 import type { ManifestStore } from '../manifest-store.js';
 import { bodyText } from '../../src/payload.js';
 import { knownEmptyRanges, rawSlices, type GapRange, type KlineRow, type StoredStreamInfo } from '../stream-reader.js';
@@ -31,6 +34,8 @@ export interface ExportResult {
 
 export async function exportStream(store: ManifestStore, s: StoredStreamInfo, path: string, o: ExportOptions): Promise<ExportResult> {
   if (o.format === 'json-tree') return exportJsonTree(store, s, path, o);
+  const model = VENUES[s.ref.venue]?.endpoints[s.ref.endpoint]?.rows;
+  if (model?.kind === 'events') return exportEvents(store, s, path, o, model);
   const sink = await openSink(o.format, path, { synthetic: o.gaps === 'ffill', header: o.header });
   const known = knownEmptyRanges(store, s.ref);
   const result: ExportResult = { path, rows: 0, synthetic: 0, gaps: [] };
@@ -133,6 +138,30 @@ function zeroLike(s: string): string {
  * `<root>/<venue>/<endpoint>/raw/<SYMBOL>/<interval>/manifest.json` and
  * `responses/<slice id>.json` holding `{ meta, data }` for each slice in range.
  */
+/**
+ * Events (funding rates) to CSV (the model's columns, values as stored) or
+ * NDJSON (each object exactly as the exchange sent it). No gaps: events come
+ * when they come.
+ */
+function exportEvents(store: ManifestStore, s: StoredStreamInfo, path: string, o: ExportOptions, model: RowModel): ExportResult {
+  if (o.format !== 'csv' && o.format !== 'ndjson') throw new CkError('CK_ERR_USAGE', `${s.name}: --format ${o.format} is for candles; ${s.ref.endpoint} exports to csv, ndjson or json-tree`);
+  const columns = model.columns ?? [];
+  const lines: string[] = o.format === 'csv' && o.header ? [`${columns.join(',')}\n`] : [];
+  let rows = 0;
+  for (const { record, payload } of rawSlices(store, s.ref, o.fromMs)) {
+    if (record.startMs >= o.toMs) break;
+    for (const row of JSON.parse(bodyText(payload.body)) as Array<Record<string, unknown>>) {
+      const t = model.time(row);
+      if (t < o.fromMs || t >= o.toMs) continue;
+      lines.push(o.format === 'csv' ? `${columns.map((c) => String(row[c] ?? '')).join(',')}\n` : `${JSON.stringify(row)}\n`);
+      rows++;
+    }
+    o.progress?.(rows, s.summary.rows);
+  }
+  writeFileSync(path, lines.join(''));
+  return { path, rows, synthetic: 0, gaps: [] };
+}
+
 function exportJsonTree(store: ManifestStore, s: StoredStreamInfo, root: string, o: ExportOptions): ExportResult {
   const { venue, endpoint, symbol, interval } = s.ref;
   const dir = join(root, venue, endpoint, 'raw', symbol, interval);

@@ -242,4 +242,20 @@ describe('mock exchange playing Binance.US and USD-M futures', () => {
     expect((await get(`/fapi/v1/klines?symbol=BTCUSDT&interval=1m&limit=1501`)).json.code).toBe(-1130);
     expect((await get('/fapi/v1/klines?symbol=BTCUSDT&interval=1s&limit=1')).json.code).toBe(-1120);
   });
+
+  it('USD-M funding rates: oldest first within startTime..endTime, default 100, max 1000, the latest without startTime', async () => {
+    await start({ venue: 'binanceusdm' });
+    const from = Date.UTC(2024, 0, 20);
+    const r = await get(`/fapi/v1/fundingRate?symbol=BTCUSDT&startTime=${from}&endTime=${Date.UTC(2024, 0, 21)}`);
+    expect(r.headers['x-mbx-used-weight-1m']).toBe('1');
+    expect(r.json.map((e: any) => Math.floor((e.fundingTime - from) / 1000) * 1000)).toEqual([0, 8, 16, 24].map((h) => h * 3_600_000));
+    expect(Object.keys(r.json[0])).toEqual(['symbol', 'fundingTime', 'fundingRate', 'markPrice']);
+    expect(r.json.every((e: any) => e.symbol === 'BTCUSDT' && /^-?\d+\.\d{8}$/.test(e.fundingRate) && /^\d+\.\d{8}$/.test(e.markPrice))).toBe(true);
+    expect((await get(`/fapi/v1/fundingRate?symbol=BTCUSDT&startTime=${Date.UTC(2024, 0, 10)}`)).json).toHaveLength(100);
+    // The latest 3 up to now (Mar 1 12:00:30); some events land a few ms after the hour, as Binance's do.
+    const latest = (await get('/fapi/v1/fundingRate?symbol=BTCUSDT&limit=3')).json;
+    expect(latest.map((e: any) => Math.floor(e.fundingTime / 1000) * 1000)).toEqual([Date.UTC(2024, 1, 29, 16), Date.UTC(2024, 2, 1, 0), Date.UTC(2024, 2, 1, 8)]);
+    expect((await get('/fapi/v1/fundingRate?symbol=BTCUSDT&limit=1001')).json.code).toBe(-1130);
+    expect((await get('/fapi/v1/fundingRate?symbol=NOPE')).json.code).toBe(-1121);
+  });
 });

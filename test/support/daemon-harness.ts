@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Interval } from '../../src/intervals.js';
 import type { StreamRef } from '../../src/slices.js';
+import { VENUES } from '../../src/venues/index.js';
 import type { MockExchange } from './mock-exchange.js';
 import { DAEMON_PID_PREFIX } from './temp-root.js';
 import { checkManifest, decodePayload, type Finding } from '../../storage/manifest-checks.js';
@@ -118,11 +119,13 @@ export function readStream(dataRoot: string, ref: StreamRef): StoredStream {
     const records = [...store.records(ref)];
     const closedRows: unknown[][] = [];
     const rowsByKey = new Map<string, unknown[][]>();
+    const model = VENUES[ref.venue]!.endpoints[ref.endpoint]!.rows;
     for (const r of records) {
       if (!r.hasPayload) continue;
       const p = decodePayload(store.payload(r.id)!);
-      rowsByKey.set(r.key, p.rows);
-      for (const row of p.rows) if ((row[6] as number) < p.meta.serverTime) closedRows.push(row);
+      const rows = p.rows as unknown[][]; // kline rows; funding rows are objects, and their tests read them so
+      rowsByKey.set(r.key, rows);
+      for (const row of rows) if (model.finalAt(row, p.meta.serverTime)) closedRows.push(row);
     }
     return { records, closedRows, rowsByKey };
   } finally {

@@ -13,6 +13,7 @@ import { MockClock } from './mock-clock.js';
 import { MockFaults, type FaultKind, type FaultOptions } from './mock-faults.js';
 import { BINANCE_SPOT_LIMITS, MockRateLimits, type RateLimitDecl, type RateLimitOptions } from './mock-rate-limits.js';
 import { SyntheticCandles } from './synthetic-candles.js';
+import { fundingEvents } from './synthetic-funding.js';
 
 export interface MockSymbol {
   symbol: string;
@@ -20,6 +21,8 @@ export interface MockSymbol {
   listedAt?: number;
   /** Serve this archive CSV (gzip) instead of synthetic candles. */
   csv?: string;
+  /** USD-M: hours between funding events (default 8). */
+  fundingEveryH?: number;
 }
 
 export interface MaintenanceWindow {
@@ -37,6 +40,8 @@ interface Flavour {
   klinesWeight(limit: number): number;
   exchangeInfoWeight: number;
   uiKlines: boolean;
+  /** `/fundingRate` (USD-M). */
+  funding: boolean;
   limits: RateLimitDecl[];
   /** The 12th field of a row: "0" on spot; futures send something else there. */
   futuresRow: boolean;
@@ -44,13 +49,13 @@ interface Flavour {
 
 const NO_SECONDS = BINANCE_INTERVALS.filter((i) => i !== '1s');
 const FLAVOURS: Record<MockVenue, Flavour> = {
-  binance: { prefix: '/api/v3', intervals: BINANCE_INTERVALS, maxLimit: 1000, klinesWeight: () => 2, exchangeInfoWeight: 20, uiKlines: true, limits: BINANCE_SPOT_LIMITS, futuresRow: false },
+  binance: { prefix: '/api/v3', intervals: BINANCE_INTERVALS, maxLimit: 1000, klinesWeight: () => 2, exchangeInfoWeight: 20, uiKlines: true, funding: false, limits: BINANCE_SPOT_LIMITS, futuresRow: false },
   binanceus: {
-    prefix: '/api/v3', intervals: NO_SECONDS, maxLimit: 1000, klinesWeight: () => 1, exchangeInfoWeight: 20, uiKlines: false, futuresRow: false,
+    prefix: '/api/v3', intervals: NO_SECONDS, maxLimit: 1000, klinesWeight: () => 1, exchangeInfoWeight: 20, uiKlines: false, funding: false, futuresRow: false,
     limits: [{ rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 1200 }, { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 61_000 }],
   },
   binanceusdm: {
-    prefix: '/fapi/v1', intervals: NO_SECONDS, maxLimit: 1500, exchangeInfoWeight: 1, uiKlines: false, futuresRow: true,
+    prefix: '/fapi/v1', intervals: NO_SECONDS, maxLimit: 1500, exchangeInfoWeight: 1, uiKlines: false, funding: true, futuresRow: true,
     klinesWeight: (limit) => (limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10),
     limits: [{ rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 2400 }],
   },
@@ -370,7 +375,33 @@ export class MockExchange {
       return r;
     }));
   }
+
+  /** USD-M `/fapi/v1/fundingRate`: events with startTime <= fundingTime <= endTime, oldest first, limit default 100, max 1000. */
+  fundingRoute(params: Record<string, string>, now: number): string {
+    const extra = Object.keys(params).filter((k) => !FUNDING_PARAMS.has(k));
+    if (extra.length > 0) throw new BinanceError(400, -1104, `Not all sent parameters were read; read '${Object.keys(params).length - extra.length}' parameter(s) but was sent '${Object.keys(params).length}'.`);
+    const { symbol } = params;
+    if (!symbol) throw mandatory('symbol');
+    for (const p of ['startTime', 'endTime', 'limit'] as const) {
+      const v = params[p];
+      if (v !== undefined && !INT.test(v)) throw new BinanceError(400, -1100, `Illegal characters found in parameter '${p}'; legal range is '^-?[0-9]{1,20}$'.`);
+    }
+    const s = this.symbols.get(symbol);
+    if (!s || this.delisted.has(symbol)) throw new BinanceError(400, -1121, 'Invalid symbol.');
+    const limit = params.limit === undefined ? 100 : Number(params.limit);
+    if (limit < 1 || limit > 1000) throw new BinanceError(400, -1130, "Data sent for parameter 'limit' is not valid.");
+    const to = Math.min(params.endTime === undefined ? Infinity : Number(params.endTime), now);
+    const listedAt = s.listedAt ?? Date.UTC(2017, 7, 17);
+    const every = s.fundingEveryH ?? 8;
+    const seed = this.o.seed ?? 1;
+    if (params.startTime !== undefined) return JSON.stringify(fundingEvents(seed, symbol, listedAt, every, Number(params.startTime), to, limit));
+    // No startTime: the latest `limit` events up to endTime/now.
+    const from = Math.max(listedAt - 86_400_000, to - (limit + 1) * every * 3_600_000);
+    return JSON.stringify(fundingEvents(seed, symbol, listedAt, every, from, to, Infinity).slice(-limit));
+  }
 }
+
+const FUNDING_PARAMS = new Set(['symbol', 'startTime', 'endTime', 'limit']);
 
 interface Route {
   weight(params: Record<string, string>): number;
@@ -390,6 +421,7 @@ function routesFor(f: Flavour): Record<string, Route> {
     [`${f.prefix}/exchangeInfo`]: { weight: () => f.exchangeInfoWeight, data: false, handle: (m, p, now) => m.exchangeInfo(p, now) },
     [`${f.prefix}/klines`]: klines,
     ...(f.uiKlines ? { [`${f.prefix}/uiKlines`]: klines } : {}),
+    ...(f.funding ? { [`${f.prefix}/fundingRate`]: { weight: () => 1, data: true, handle: (m, p, now) => m.fundingRoute(p, now) } satisfies Route } : {}),
   };
 }
 

@@ -60,6 +60,20 @@ describe('VenueBudget', () => {
     expect(admitted).toBe(90); // RAW_REQUESTS cap binds before the weight cap (540)
   });
 
+  it('a limit of one endpoint holds that endpoint back and no other', () => {
+    const time = fakeTime();
+    const funding: BudgetLimit = { type: 'RAW_REQUESTS', windowMs: 10_000, limit: 10, cap: 9, header: null, endpoint: 'fundingRate' };
+    const b = VenueBudget.create('binanceusdm', [weight, funding], time.now);
+    let admitted = 0;
+    while ('ticket' in b.tryAcquire(1, 'fundingRate')) admitted++;
+    expect(admitted).toBe(9);
+    // klines still go, up to the venue-wide weight cap (540 minus the 9 funding requests' weight)
+    let klines = 0;
+    while ('ticket' in b.tryAcquire(1, 'klines')) klines++;
+    expect(klines).toBe(531);
+    expect(b.snapshot().limits.map((l) => [l.endpoint ?? null, l.own])).toEqual([[null, 540], ['fundingRate', 9]]);
+  });
+
   it('shrinks to what other programs on the IP leave, as the used-weight header reports', () => {
     const time = fakeTime();
     const b = VenueBudget.create('binance', [weight], time.now);

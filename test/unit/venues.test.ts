@@ -1,6 +1,9 @@
 // The venue definitions say what EXCHANGES.md says: hosts, paths, weights.
 import { describe, expect, it } from 'vitest';
+import { validateFundingRates } from '../../src/venues/binance/funding.js';
 import { VENUES } from '../../src/venues/index.js';
+import { sliceAt } from '../../src/slices.js';
+import { fundingEvents } from '../support/synthetic-funding.js';
 
 const slice = { index: 0, startMs: 1_700_000_000_000, endMs: 1_700_029_939_999, limit: 499, key: 'k', id: 'i' };
 
@@ -30,5 +33,40 @@ describe('venues', () => {
     expect(Object.fromEntries(Object.values(VENUES).map((v) => [v.name, [v.defaultBaseUrl, v.intervals.includes('1s')]]))).toEqual({
       binance: ['https://api.binance.com', true], binanceus: ['https://api.binance.us', false], binanceusdm: ['https://fapi.binance.com', false],
     });
+  });
+});
+
+describe('funding rates', () => {
+  const geometry = { venue: 'binanceusdm', endpoint: 'fundingRate', symbol: 'BTCUSDT', interval: '8h' as const, anchorMs: Date.UTC(2021, 0, 1), endMs: null, limit: 1000 };
+  const w = sliceAt(geometry, 0)!;
+  const ctx = { slice: w, interval: '8h' as const, exchangeNow: Date.UTC(2024, 0, 1) };
+  const events = fundingEvents(1, 'BTCUSDT', Date.UTC(2020, 0, 1), 8, w.startMs, w.endMs, 1000);
+  const fail = (body: unknown) => {
+    try {
+      validateFundingRates(body, ctx);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return 'accepted';
+  };
+
+  it('accepts the events of a full window and reports their span', () => {
+    expect(events).toHaveLength(1000);
+    expect(validateFundingRates(events, ctx)).toMatchObject({ rows: 1000, firstOpen: events[0]!.fundingTime, lastOpen: events[999]!.fundingTime, hasOpenCandle: false, gaps: [] });
+    expect(validateFundingRates([], ctx).rows).toBe(0);
+  });
+
+  it('rejects what is not this symbol, out of order, outside the window or not a rate', () => {
+    expect(fail([{ ...events[0]!, symbol: 'ETHUSDT' }])).toBe('symbol: row 0 is for ETHUSDT, not BTCUSDT');
+    expect(fail([events[1], events[0]])).toMatch(/^not-increasing: row 1/);
+    expect(fail([{ ...events[0]!, fundingTime: w.endMs + 1 }])).toMatch(/^outside-window: row 0/);
+    expect(fail([{ ...events[0]!, fundingRate: '1e-4' }])).toBe('field-type: row 0: fundingRate is not a decimal string');
+    expect(fail([{ ...events[0]!, markPrice: null }])).toBe('field-type: row 0: markPrice is not a decimal string');
+    expect(fail({ code: -1121 })).toBe('fundingRate body is not a JSON array');
+  });
+
+  it('a full answer that stops short of the window end is an overflow, not a cut', () => {
+    const every4h = fundingEvents(1, 'BTCUSDT', Date.UTC(2020, 0, 1), 4, w.startMs, w.endMs, 1000);
+    expect(fail(every4h)).toMatch(/^window-overflow: 1000 events \(the limit\) end at \d+, before the window's end \d+: this symbol pays funding more often than every 8h/);
   });
 });

@@ -3,9 +3,8 @@
 // maintenance window, unaligned open times of early 2018) are recorded, not rejected.
 import { CkError } from '../../errors.js';
 import { addIntervals, isAligned, type Interval } from '../../intervals.js';
-import { bodyText } from '../../payload.js';
 import type { SliceSpec } from '../../slices.js';
-import type { EndpointDef, RowFacts, ValidationContext } from '../venue.js';
+import { parseJsonBody, type EndpointDef, type RowFacts, type RowModel, type ValidationContext } from '../venue.js';
 import { scanKlines } from './kline-scan.js';
 
 const DECIMAL = /^\d+(?:\.\d+)?$/;
@@ -63,15 +62,7 @@ export function validateKlines(body: unknown, ctx: ValidationContext): RowFacts 
 
 /** The byte scanner for the usual answer; JSON.parse and validateKlines for anything else. */
 export function validateKlineBytes(body: Uint8Array, ctx: ValidationContext): RowFacts {
-  const facts = scanKlines(body, ctx);
-  if (facts) return facts;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bodyText(body));
-  } catch (cause) {
-    throw new CkError('CK_ERR_RESPONSE_MALFORMED', 'klines body is not JSON', { cause });
-  }
-  return validateKlines(parsed, ctx);
+  return scanKlines(body, ctx) ?? validateKlines(parseJsonBody(body, 'klines'), ctx);
 }
 
 function nextOpen(open: number, interval: Interval, aligned: boolean): number {
@@ -79,6 +70,13 @@ function nextOpen(open: number, interval: Interval, aligned: boolean): number {
   const d = new Date(open);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
+
+/** Kline rows: 12 positional fields, [0] open time, [6] close time. */
+export const KLINE_ROWS: RowModel = {
+  kind: 'candles',
+  time: (row) => (row as [number])[0],
+  finalAt: (row, serverTime) => (row as number[])[6]! < serverTime,
+};
 
 export interface KlinesShape {
   /** Rows per request candlekeep asks for by default (the cheapest per row). */
@@ -92,6 +90,7 @@ export function klinesEndpoint(name: string, path: string, shape: KlinesShape): 
   return {
     name,
     path,
+    rows: KLINE_ROWS,
     ...shape,
     url: (baseUrl: string, symbol: string, interval: Interval, slice: SliceSpec) =>
       `${baseUrl}${path}?symbol=${symbol}&interval=${interval}&startTime=${slice.startMs}&endTime=${slice.endMs}&limit=${slice.limit}`,

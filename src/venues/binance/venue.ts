@@ -6,6 +6,7 @@ import { CkError } from '../../errors.js';
 import { headerValue, type ResponseHeaders } from '../../http/headers.js';
 import { BINANCE_INTERVALS } from '../../intervals.js';
 import type { EndpointDef, VenueDef, VenueInfo } from '../venue.js';
+import { fundingRate } from './funding.js';
 import { klinesEndpoint } from './klines.js';
 
 /** Default pause for a 403 (WAF) without Retry-After: 5 minutes. */
@@ -90,10 +91,10 @@ export function usdmKlinesWeight(limit: number): number {
   return limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10;
 }
 
-/** Binance USD-M futures (fapi): klines up to 1500 rows, no `1s`. */
+/** Binance USD-M futures (fapi): klines up to 1500 rows, no `1s`; funding rates. */
 export const binanceusdm = binanceVenue({
   name: 'binanceusdm', title: 'Binance USD-M futures', defaultBaseUrl: 'https://fapi.binance.com', prefix: '/fapi/v1', intervals: NO_SECONDS, exchangeInfoWeight: 1,
-  endpoints: endpoints(klinesEndpoint('klines', '/fapi/v1/klines', { defaultLimit: 499, maxLimit: 1500, weight: usdmKlinesWeight })),
+  endpoints: endpoints(klinesEndpoint('klines', '/fapi/v1/klines', { defaultLimit: 499, maxLimit: 1500, weight: usdmKlinesWeight }), fundingRate),
 });
 
 const UNIT: Record<string, { ms: number; letter: string }> = {
