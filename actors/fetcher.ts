@@ -194,7 +194,7 @@ class Fetcher {
       const { bytes: payload, body } = encodePayload(meta, res.chunks, res.size);
       const facts = this.endpoint.validate(body, { slice, interval: stream.interval, exchangeNow });
       observe(null, null, exchangeNow);
-      const { status: sliceStatus, nextDueAt } = finality(slice.endMs, facts, exchangeNow, stream.interval, settings.settleMs);
+      const { status: sliceStatus, nextDueAt } = finality(slice.endMs, facts, exchangeNow, stream.interval, settings.settleMs, this.endpoint.tailGraceMs);
       await this.uncommitted.acquire();
       const commit = this.writer.commit(slice, sliceStatus, payload, facts, fetchedAt, nextDueAt)
         .then(
@@ -271,8 +271,8 @@ class Fetcher {
       const res = await this.http.get(`${this.t.baseUrl}${this.venue.timePath}`);
       this.budget.observe(res.headers, ticket);
       if (res.status !== 200) throw this.venue.classify(res.status, res.headers, res.body.toString('utf8'));
-      const parsed = JSON.parse(res.body.toString('utf8')) as { serverTime?: unknown };
-      if (typeof parsed.serverTime === 'number') this.exchange.observe(parsed.serverTime, res.receivedAt);
+      const serverTime = this.venue.parseTime(JSON.parse(res.body.toString('utf8')));
+      if (serverTime !== null) this.exchange.observe(serverTime, res.receivedAt);
     } catch (err) {
       const error = toWireError(err);
       this.stopVenueIfTold(error);

@@ -20,10 +20,11 @@ export interface StoredPayload extends RawPayload {
   rows: unknown[];
 }
 
-/** The payload with its body parsed into rows. */
-export function decodePayload(bytes: Uint8Array): StoredPayload {
+/** The payload with its body parsed into rows, oldest first (`model.rowsOf` when the rows sit inside an envelope). */
+export function decodePayload(bytes: Uint8Array, model?: RowModel | null): StoredPayload {
   const p = decodeRawPayload(bytes);
-  return { ...p, rows: JSON.parse(bodyText(p.body)) as unknown[] };
+  const parsed: unknown = JSON.parse(bodyText(p.body));
+  return { ...p, rows: (model?.rowsOf ? model.rowsOf(parsed) : parsed) as unknown[] };
 }
 
 export function checkManifest(store: ManifestStore): Finding[] {
@@ -73,7 +74,7 @@ function checkSlice(r: SliceRecord, bytes: Buffer | undefined, model: RowModel |
   if (!bytes) return { findings: [{ sliceKey: r.key, problem: `${r.status} slice has no payload` }], payload: null };
   let p: StoredPayload;
   try {
-    p = decodePayload(bytes);
+    p = decodePayload(bytes, model);
   } catch (err) {
     return { findings: [{ sliceKey: r.key, problem: `payload does not decode: ${(err as Error).message}` }], payload: null };
   }

@@ -6,7 +6,7 @@ import { VENUES, VENUE_NAMES } from '../venues/index.js';
 /** A candle counts as final this long after its close (`fetcher.settleMs`); also what data-root commands assume without a config. */
 export const DEFAULT_SETTLE_MS = 1000;
 
-export const SYMBOL_PATTERN = /^[A-Z0-9]{2,30}$/;
+export const SYMBOL_PATTERN = /^[A-Z0-9][A-Z0-9-]{1,29}$/;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const list = (values: readonly string[]) => values.join(', ');
@@ -30,7 +30,7 @@ const streamSchema = z.strictObject({
   }),
   endpoint: z.string(),
   symbols: z.array(z.string().regex(SYMBOL_PATTERN, {
-    error: (iss) => `${JSON.stringify(iss.input)} is not a symbol; symbols are 2-30 characters A-Z and 0-9 (e.g. "BTCUSDT")`,
+    error: (iss) => `${JSON.stringify(iss.input)} is not a symbol; symbols are 2-30 characters A-Z, 0-9 and - (e.g. "BTCUSDT", OKX "BTC-USDT")`,
   })).min(1, { error: 'list at least one symbol' }),
   intervals: z.array(z.string()).min(1, { error: 'list at least one interval' }),
   start: instant,
@@ -49,7 +49,7 @@ const streamSchema = z.strictObject({
   s.intervals.forEach((iv, i) => {
     if (!(intervals as readonly string[]).includes(iv)) {
       const what = endpoint?.intervals ? `${venueTitle(s.venue)} ${s.endpoint} interval (the funding period)` : `${venueTitle(s.venue)} interval`;
-      ctx.addIssue({ code: 'custom', path: ['intervals', i], message: `${JSON.stringify(iv)} is not a ${what}; use one of ${list(intervals)}` });
+      ctx.addIssue({ code: 'custom', path: ['intervals', i], message: `${JSON.stringify(iv)} is not ${/^[AEIOU]/.test(what) ? 'an' : 'a'} ${what}; use one of ${list(intervals)}` });
     }
   });
   const seen = new Set<string>();

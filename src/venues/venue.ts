@@ -46,8 +46,10 @@ export interface RowModel {
   time(row: unknown): number;
   /** Whether the row was final when the exchange answered at `serverTime` (a candle closed; an event happened). */
   finalAt(row: unknown, serverTime: number): boolean;
-  /** Events: their fields in CSV column order (candles export in the archive's columns). */
-  readonly columns?: readonly string[];
+  /** Rows that are not Binance klines (funding events, OKX candles) export as this table: its columns, and a row's values in their order. */
+  readonly table?: { readonly columns: readonly string[]; cells(row: unknown): unknown[] };
+  /** The rows of a parsed body, oldest first (default: the body itself, an array). */
+  rowsOf?(body: unknown): unknown[];
 }
 
 export interface EndpointDef {
@@ -55,6 +57,12 @@ export interface EndpointDef {
   /** Intervals a stream of this endpoint may use, when not all of the venue's (funding: the slice unit). */
   readonly intervals?: readonly Interval[];
   readonly rows: RowModel;
+  /**
+   * A window whose last candles are missing stays partial this long after its
+   * end (OKX: independent caches may answer with older data), then the
+   * missing candles count as known-empty. 0: final at once.
+   */
+  readonly tailGraceMs?: number;
   readonly path: string;
   /** Rows per request candlekeep asks for unless a stream sets `limit` (the cheapest per row). */
   readonly defaultLimit: number;
@@ -78,6 +86,8 @@ export interface VenueDef {
   readonly endpoints: Readonly<Record<string, EndpointDef>>;
   readonly timePath: string;
   readonly timeWeight: number;
+  /** The exchange's time (ms) from a time response's parsed body, or null. */
+  parseTime(body: unknown): number | null;
   readonly exchangeInfoPath: string;
   readonly exchangeInfoWeight: number;
   /** Turn a non-2xx answer into a classified error. */

@@ -35,7 +35,7 @@ export interface ExportResult {
 export async function exportStream(store: ManifestStore, s: StoredStreamInfo, path: string, o: ExportOptions): Promise<ExportResult> {
   if (o.format === 'json-tree') return exportJsonTree(store, s, path, o);
   const model = VENUES[s.ref.venue]?.endpoints[s.ref.endpoint]?.rows;
-  if (model?.kind === 'events') return exportEvents(store, s, path, o, model);
+  if (model?.table) return exportTable(store, s, path, o, model, model.table);
   const sink = await openSink(o.format, path, { synthetic: o.gaps === 'ffill', header: o.header });
   const known = knownEmptyRanges(store, s.ref);
   const result: ExportResult = { path, rows: 0, synthetic: 0, gaps: [] };
@@ -139,21 +139,23 @@ function zeroLike(s: string): string {
  * `responses/<slice id>.json` holding `{ meta, data }` for each slice in range.
  */
 /**
- * Events (funding rates) to CSV (the model's columns, values as stored) or
- * NDJSON (each object exactly as the exchange sent it). No gaps: events come
- * when they come.
+ * Rows that are not Binance klines (funding events, OKX candles) to CSV (the
+ * model's columns, values as stored) or NDJSON (one object per row, the
+ * columns as fields): final rows only, oldest first. No gap report.
  */
-function exportEvents(store: ManifestStore, s: StoredStreamInfo, path: string, o: ExportOptions, model: RowModel): ExportResult {
-  if (o.format !== 'csv' && o.format !== 'ndjson') throw new CkError('CK_ERR_USAGE', `${s.name}: --format ${o.format} is for candles; ${s.ref.endpoint} exports to csv, ndjson or json-tree`);
-  const columns = model.columns ?? [];
+function exportTable(store: ManifestStore, s: StoredStreamInfo, path: string, o: ExportOptions, model: RowModel, table: NonNullable<RowModel['table']>): ExportResult {
+  if (o.format !== 'csv' && o.format !== 'ndjson') throw new CkError('CK_ERR_USAGE', `${s.name}: --format ${o.format} is for Binance klines; ${s.ref.venue} ${s.ref.endpoint} exports to csv, ndjson or json-tree`);
+  const { columns } = table;
   const lines: string[] = o.format === 'csv' && o.header ? [`${columns.join(',')}\n`] : [];
   let rows = 0;
   for (const { record, payload } of rawSlices(store, s.ref, o.fromMs)) {
     if (record.startMs >= o.toMs) break;
-    for (const row of JSON.parse(bodyText(payload.body)) as Array<Record<string, unknown>>) {
+    const parsed: unknown = JSON.parse(bodyText(payload.body));
+    for (const row of model.rowsOf ? model.rowsOf(parsed) : (parsed as unknown[])) {
       const t = model.time(row);
-      if (t < o.fromMs || t >= o.toMs) continue;
-      lines.push(o.format === 'csv' ? `${columns.map((c) => String(row[c] ?? '')).join(',')}\n` : `${JSON.stringify(row)}\n`);
+      if (t < o.fromMs || t >= o.toMs || !model.finalAt(row, payload.meta.serverTime)) continue;
+      const cells = table.cells(row);
+      lines.push(o.format === 'csv' ? `${cells.join(',')}\n` : `${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, cells[i]])))}\n`);
       rows++;
     }
     o.progress?.(rows, s.summary.rows);

@@ -105,7 +105,7 @@ describe('three Binance venues in one daemon', () => {
     expect(r.code).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(['symbol,fundingTime,fundingRate,markPrice', ...served.map((e) => `BTCUSDT,${e.fundingTime},${e.fundingRate},${e.markPrice}`)].join('\n') + '\n');
     const pq = await runCandlekeep(['export', '--config', cfg, '--stream', 'binanceusdm:fundingRate:BTCUSDT:8h', '--format', 'parquet', '--out', join(tempDir(), 'f.parquet')]);
-    expect([pq.code, pq.stderr.trim()]).toEqual([2, expect.stringContaining('--format parquet is for candles; fundingRate exports to csv, ndjson or json-tree')]);
+    expect([pq.code, pq.stderr.trim()]).toEqual([2, expect.stringContaining('--format parquet is for Binance klines; binanceusdm fundingRate exports to csv, ndjson or json-tree')]);
   });
 
   it('a symbol paying funding more often than its stream assumes is an error naming a shorter interval, not a silent cut', async () => {

@@ -122,7 +122,7 @@ export function readStream(dataRoot: string, ref: StreamRef): StoredStream {
     const model = VENUES[ref.venue]!.endpoints[ref.endpoint]!.rows;
     for (const r of records) {
       if (!r.hasPayload) continue;
-      const p = decodePayload(store.payload(r.id)!);
+      const p = decodePayload(store.payload(r.id)!, model);
       const rows = p.rows as unknown[][]; // kline rows; funding rows are objects, and their tests read them so
       rowsByKey.set(r.key, rows);
       for (const row of rows) if (model.finalAt(row, p.meta.serverTime)) closedRows.push(row);

@@ -1,10 +1,11 @@
-// `npm run mock-exchange -- --port N [--venue binance|binanceus|binanceusdm] [--data DIR] [--speed X] [--start T] [--seed S] [--weight-limit N]`
+// `npm run mock-exchange -- --port N [--venue binance|binanceus|binanceusdm|okx] [--data DIR] [--speed X] [--start T] [--seed S] [--weight-limit N]`
 // Starts the mock Binance exchange on 127.0.0.1 and prints its base URL.
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MockClock } from './mock-clock.js';
 import { MockExchange, type MockSymbol, type MockVenue } from './mock-exchange.js';
+import { MockOkx } from './mock-okx.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,13 +31,14 @@ if (values.data) {
     if (m) symbols.push({ symbol: m[1]!, csv: resolve(join(values.data, f)) });
   }
 }
-const VENUES: MockVenue[] = ['binance', 'binanceus', 'binanceusdm'];
-if (!VENUES.includes(values.venue as MockVenue)) {
+const VENUES = ['binance', 'binanceus', 'binanceusdm', 'okx'];
+if (!VENUES.includes(values.venue)) {
   console.error(`--venue ${values.venue}: use one of ${VENUES.join(', ')}`);
   process.exit(2);
 }
 const clock = new MockClock({ ...(values.start ? { start: Date.parse(values.start) } : {}), speed: Number(values.speed) });
-const mock = new MockExchange({
+const okxSymbols = [{ symbol: 'BTC-USDT', listedAt: Date.UTC(2019, 0, 1) }, { symbol: 'ETH-USDT', listedAt: Date.UTC(2019, 0, 1) }];
+const mock = values.venue === 'okx' ? new MockOkx({ port: Number(values.port), seed: Number(values.seed), clock, symbols: okxSymbols }) : new MockExchange({
   venue: values.venue as MockVenue,
   port: Number(values.port),
   seed: Number(values.seed),

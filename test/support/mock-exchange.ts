@@ -159,6 +159,11 @@ export class MockExchange {
     this.server = null;
   }
 
+  /** Symbols listed now (delisted ones left out). */
+  listed(): string[] {
+    return [...this.symbols.keys()].filter((s) => !this.delisted.has(s));
+  }
+
   /** The symbol stops being listed: exchangeInfo drops it and klines answer -1121. */
   delist(symbol: string): void {
     this.delisted.add(symbol);
@@ -323,7 +328,7 @@ export class MockExchange {
   // --- route handlers -------------------------------------------------
 
   exchangeInfo(params: Record<string, string>, now: number): string {
-    let listed = [...this.symbols.keys()].filter((s) => !this.delisted.has(s));
+    let listed = this.listed();
     if (params.symbol !== undefined) {
       if (!listed.includes(params.symbol)) throw new BinanceError(400, -1121, 'Invalid symbol.');
       listed = [params.symbol];

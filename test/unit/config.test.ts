@@ -22,9 +22,10 @@ describe('config validation', () => {
     ['misspelt top-level key', (c) => { c.dataroot = '/x'; }, '(top level): unknown key "dataroot" (did you mean "dataRoot"?)'],
     ['misspelt stream key', (c) => { c.streams[0].symbls = c.streams[0].symbols; delete c.streams[0].symbols; }, 'streams[0]: unknown key "symbls" (did you mean "symbols"?)'],
     ['bad interval', (c) => { c.streams[0].intervals = ['1m', '2m']; }, 'streams[0].intervals[1]: "2m" is not a Binance interval; use one of 1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M'],
-    ['lower-case symbol', (c) => { c.streams[0].symbols = ['btcusdt']; }, 'streams[0].symbols[0]: "btcusdt" is not a symbol; symbols are 2-30 characters A-Z and 0-9 (e.g. "BTCUSDT")'],
-    ['path in symbol', (c) => { c.streams[0].symbols = ['../ETC']; }, 'streams[0].symbols[0]: "../ETC" is not a symbol; symbols are 2-30 characters A-Z and 0-9 (e.g. "BTCUSDT")'],
-    ['unknown venue', (c) => { c.streams[0].venue = 'kraken'; }, 'streams[0].venue: "kraken" is not a venue; use one of binance, binanceus, binanceusdm'],
+    ['lower-case symbol', (c) => { c.streams[0].symbols = ['btcusdt']; }, 'streams[0].symbols[0]: "btcusdt" is not a symbol; symbols are 2-30 characters A-Z, 0-9 and - (e.g. "BTCUSDT", OKX "BTC-USDT")'],
+    ['path in symbol', (c) => { c.streams[0].symbols = ['../ETC']; }, 'streams[0].symbols[0]: "../ETC" is not a symbol; symbols are 2-30 characters A-Z, 0-9 and - (e.g. "BTCUSDT", OKX "BTC-USDT")'],
+    ['unknown venue', (c) => { c.streams[0].venue = 'kraken'; }, 'streams[0].venue: "kraken" is not a venue; use one of binance, binanceus, binanceusdm, okx'],
+    ['8h on OKX', (c) => { c.streams[0].venue = 'okx'; c.streams[0].endpoint = 'candles'; c.streams[0].intervals = ['8h']; }, 'streams[0].intervals[0]: "8h" is not an OKX interval; use one of 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 12h, 1d, 1w, 1M'],
     ['1s on Binance.US', (c) => { c.streams[0].venue = 'binanceus'; c.streams[0].intervals = ['1s']; }, 'streams[0].intervals[0]: "1s" is not a Binance.US interval; use one of 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M'],
     ['uiKlines on Binance.US', (c) => { c.streams[0].venue = 'binanceus'; c.streams[0].endpoint = 'uiKlines'; }, 'streams[0].endpoint: "uiKlines" is not a binanceus endpoint; use one of klines'],
     ['funding rates by a period Binance does not use', (c) => { c.streams[0].venue = 'binanceusdm'; c.streams[0].endpoint = 'fundingRate'; c.streams[0].intervals = ['12h']; }, 'streams[0].intervals[0]: "12h" is not a Binance USD-M futures fundingRate interval (the funding period); use one of 1h, 4h, 8h'],
@@ -55,7 +56,7 @@ describe('config validation', () => {
       ['binance:klines:BTCUSDT:1m', 1000], ['binanceus:klines:BTCUSDT:1m', 1000], ['binanceusdm:klines:BTCUSDT:1m', 499], ['binanceusdm:klines:ETHUSDT:1m', 1500],
     ]);
     expect(Object.fromEntries(Object.entries(cfg.venues).map(([k, v]) => [k, v.baseUrl]))).toEqual({
-      binance: 'https://api.binance.com', binanceus: 'https://api.binance.us', binanceusdm: 'https://fapi.binance.com',
+      binance: 'https://api.binance.com', binanceus: 'https://api.binance.us', binanceusdm: 'https://fapi.binance.com', okx: 'https://www.okx.com',
     });
   });
 

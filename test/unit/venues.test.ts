@@ -1,6 +1,9 @@
 // The venue definitions say what EXCHANGES.md says: hosts, paths, weights.
 import { describe, expect, it } from 'vitest';
+import { finality } from '../../src/finality.js';
 import { validateFundingRates } from '../../src/venues/binance/funding.js';
+import { OKX_ROWS, validateOkxCandles } from '../../src/venues/okx/candles.js';
+import { classifyOkx } from '../../src/venues/okx/errors.js';
 import { VENUES } from '../../src/venues/index.js';
 import { sliceAt } from '../../src/slices.js';
 import { fundingEvents } from '../support/synthetic-funding.js';
@@ -16,8 +19,8 @@ describe('venues', () => {
     expect(w('binanceusdm', 'klines', [1, 99, 100, 499, 500, 1000, 1001, 1500])).toEqual([1, 1, 2, 2, 5, 5, 10, 10]);
   });
 
-  it('default to the cheapest rows per candle', () => {
-    for (const v of Object.values(VENUES)) {
+  it('default to the cheapest rows per candle (OKX: its default page of 100, see the README)', () => {
+    for (const v of Object.values(VENUES).filter((x) => x.name !== 'okx')) {
       for (const e of Object.values(v.endpoints)) {
         const perRow = (l: number) => e.weight(l) / l;
         for (let l = 1; l <= e.maxLimit; l++) expect(perRow(e.defaultLimit), `${v.name} ${e.name} ${l}`).toBeLessThanOrEqual(perRow(l));
@@ -31,8 +34,11 @@ describe('venues', () => {
       .toBe('https://fapi.binance.com/fapi/v1/klines?symbol=BTCUSDT&interval=1m&startTime=1700000000000&endTime=1700029939999&limit=499');
     expect([VENUES.binanceusdm!.timePath, VENUES.binanceusdm!.exchangeInfoPath, VENUES.binanceus!.timePath]).toEqual(['/fapi/v1/time', '/fapi/v1/exchangeInfo', '/api/v3/time']);
     expect(Object.fromEntries(Object.values(VENUES).map((v) => [v.name, [v.defaultBaseUrl, v.intervals.includes('1s')]]))).toEqual({
-      binance: ['https://api.binance.com', true], binanceus: ['https://api.binance.us', false], binanceusdm: ['https://fapi.binance.com', false],
+      binance: ['https://api.binance.com', true], binanceus: ['https://api.binance.us', false], binanceusdm: ['https://fapi.binance.com', false], okx: ['https://www.okx.com', false],
     });
+    expect(VENUES.okx!.endpoints.candles!.url('https://www.okx.com', 'BTC-USDT', '1h', { ...slice, limit: 100 }))
+      .toBe('https://www.okx.com/api/v5/market/history-candles?instId=BTC-USDT&bar=1H&after=1700029940000&before=1699999999999&limit=100');
+    expect(VENUES.okx!.endpoints.candles!.defaultLimit).toBe(100);
   });
 });
 
@@ -68,5 +74,50 @@ describe('funding rates', () => {
   it('a full answer that stops short of the window end is an overflow, not a cut', () => {
     const every4h = fundingEvents(1, 'BTCUSDT', Date.UTC(2020, 0, 1), 4, w.startMs, w.endMs, 1000);
     expect(fail(every4h)).toMatch(/^window-overflow: 1000 events \(the limit\) end at \d+, before the window's end \d+: this symbol pays funding more often than every 8h/);
+  });
+});
+
+describe('OKX', () => {
+  const geometry = { venue: 'okx', endpoint: 'candles', symbol: 'BTC-USDT', interval: '1m' as const, anchorMs: Date.UTC(2024, 0, 1), endMs: null, limit: 100 };
+  const w = sliceAt(geometry, 0)!;
+  const bar = (t: number, confirm = '1') => [String(t), '10.5', '11', '10', '10.8', '1.2', '12.96', '12.96', confirm];
+  const env = (data: unknown[], code = '0') => ({ code, msg: code === '0' ? '' : 'said so', data });
+  const ctx = (exchangeNow = Date.UTC(2024, 0, 2)) => ({ slice: w, interval: '1m' as const, exchangeNow });
+  const fail = (body: unknown, c = ctx()) => {
+    try {
+      validateOkxCandles(body, c);
+    } catch (err) {
+      return `${(err as { code: string }).code} ${(err as Error).message}`;
+    }
+    return 'accepted';
+  };
+
+  it('reads the envelope newest first, the unconfirmed bar as the open candle, and gaps', () => {
+    const t = (m: number) => w.startMs + m * 60_000;
+    expect(validateOkxCandles(env([bar(t(3)), bar(t(1)), bar(t(0))]), ctx())).toEqual({
+      rows: 3, firstOpen: t(0), lastOpen: t(3), lastClosedClose: t(4) - 1, hasOpenCandle: false, gaps: [[t(2), t(3)], [t(4), w.endMs + 1]], anomalies: [],
+    });
+    const open = validateOkxCandles(env([bar(t(1), '0'), bar(t(0))]), ctx(t(1) + 30_000));
+    expect([open.hasOpenCandle, open.lastClosedClose]).toEqual([true, t(1) - 1]);
+    expect(OKX_ROWS.rowsOf!(env([bar(t(1)), bar(t(0))])).map((r) => OKX_ROWS.time(r))).toEqual([t(0), t(1)]);
+  });
+
+  it('classifies errors inside HTTP 200 and refuses rows out of order or unconfirmed in the middle', () => {
+    const t = (m: number) => w.startMs + m * 60_000;
+    expect(fail(env([], '51001'))).toBe("CK_ERR_UNKNOWN_SYMBOL exchange says unknown instrument (51001: said so)");
+    expect(fail(env([], '50011'))).toBe('CK_ERR_RATE_LIMITED HTTP 200 (50011: said so)');
+    expect(fail(env([], '50013'))).toBe('CK_ERR_HTTP_5XX HTTP 200 (50013: said so)');
+    expect(fail([bar(t(0))])).toBe('CK_ERR_RESPONSE_MALFORMED OKX answer is not an envelope {code, msg, data}');
+    expect(fail(env([bar(t(0)), bar(t(1))]))).toMatch(/^CK_ERR_VALIDATION not-decreasing: row 0/);
+    expect(fail(env([bar(t(1)), bar(t(0), '0')]))).toMatch(/^CK_ERR_VALIDATION confirm: row 1 is not confirmed/);
+    expect(fail(env([bar(t(0) + 1)]))).toMatch(/^CK_ERR_VALIDATION unaligned/);
+    expect(classifyOkx(429, {}, '{"code":"50011","msg":"Too Many Requests","data":[]}').retryAfterMs).toBe(2000);
+  });
+
+  it('a window ending in missing bars stays partial for the grace, then the gap is final', () => {
+    const facts = { hasOpenCandle: false, lastClosedClose: w.endMs - 120_000, gaps: [[w.endMs + 1 - 120_000, w.endMs + 1]] as Array<[number, number]> };
+    expect(finality(w.endMs, facts, w.endMs + 30_000, '1m', 1000)).toEqual({ status: 'ok', nextDueAt: null }); // no grace (Binance)
+    expect(finality(w.endMs, facts, w.endMs + 30_000, '1m', 1000, 300_000)).toEqual({ status: 'partial', nextDueAt: w.endMs + 90_000 });
+    expect(finality(w.endMs, facts, w.endMs + 300_001, '1m', 1000, 300_000)).toEqual({ status: 'ok', nextDueAt: null });
   });
 });

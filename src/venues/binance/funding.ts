@@ -28,7 +28,13 @@ export const FUNDING_ROWS: RowModel = {
   kind: 'events',
   time: (row) => (row as FundingRow).fundingTime,
   finalAt: () => true,
-  columns: ['symbol', 'fundingTime', 'fundingRate', 'markPrice'],
+  table: {
+    columns: ['symbol', 'fundingTime', 'fundingRate', 'markPrice'],
+    cells: (row) => {
+      const r = row as FundingRow;
+      return [r.symbol, r.fundingTime, r.fundingRate, r.markPrice];
+    },
+  },
 };
 
 function invalid(reason: string, detail: string): CkError {

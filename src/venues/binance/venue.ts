@@ -65,6 +65,10 @@ function binanceVenue(o: Pick<VenueDef, 'name' | 'title' | 'defaultBaseUrl' | 'i
     timeWeight: 1,
     exchangeInfoPath: `${o.prefix}/exchangeInfo`,
     exchangeInfoWeight: o.exchangeInfoWeight,
+    parseTime: (body) => {
+      const t = (body as { serverTime?: unknown } | null)?.serverTime;
+      return typeof t === 'number' ? t : null;
+    },
     classify: (status, headers, body) => classifyBinance(status, headers, body),
     parseExchangeInfo: parseBinanceExchangeInfo,
   };
