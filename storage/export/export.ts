@@ -1,7 +1,7 @@
 // export: one stream's closed candles to a file (csv, ndjson, parquet) or
 // to the old system's inspectable json tree. Gaps in the exported range are
 // reported, or filled with flat zero-volume candles marked synthetic.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CkError } from '../../src/errors.js';
 import { addIntervals } from '../../src/intervals.js';
@@ -141,26 +141,34 @@ function zeroLike(s: string): string {
 /**
  * Rows that are not Binance klines (funding events, OKX candles) to CSV (the
  * model's columns, values as stored) or NDJSON (one object per row, the
- * columns as fields): final rows only, oldest first. No gap report.
+ * columns as fields): final rows only, oldest first, a slice at a time. No
+ * gap report.
  */
 function exportTable(store: ManifestStore, s: StoredStreamInfo, path: string, o: ExportOptions, model: RowModel, table: NonNullable<RowModel['table']>): ExportResult {
   if (o.format !== 'csv' && o.format !== 'ndjson') throw new CkError('CK_ERR_USAGE', `${s.name}: --format ${o.format} is for Binance klines; ${s.ref.venue} ${s.ref.endpoint} exports to csv, ndjson or json-tree`);
   const { columns } = table;
-  const lines: string[] = o.format === 'csv' && o.header ? [`${columns.join(',')}\n`] : [];
+  const fd = openSync(path, 'w');
   let rows = 0;
-  for (const { record, payload } of rawSlices(store, s.ref, o.fromMs)) {
-    if (record.startMs >= o.toMs) break;
-    const parsed: unknown = JSON.parse(bodyText(payload.body));
-    for (const row of model.rowsOf ? model.rowsOf(parsed) : (parsed as unknown[])) {
-      const t = model.time(row);
-      if (t < o.fromMs || t >= o.toMs || !model.finalAt(row, payload.meta.serverTime)) continue;
-      const cells = table.cells(row);
-      lines.push(o.format === 'csv' ? `${cells.join(',')}\n` : `${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, cells[i]])))}\n`);
-      rows++;
+  try {
+    if (o.format === 'csv' && o.header) writeSync(fd, `${columns.join(',')}\n`);
+    for (const { record, payload } of rawSlices(store, s.ref, o.fromMs)) {
+      if (record.startMs >= o.toMs) break;
+      const parsed: unknown = JSON.parse(bodyText(payload.body));
+      const lines: string[] = [];
+      for (const row of model.rowsOf ? model.rowsOf(parsed) : (parsed as unknown[])) {
+        const t = model.time(row);
+        if (t < o.fromMs || t >= o.toMs || !model.finalAt(row, payload.meta.serverTime)) continue;
+        const cells = table.cells(row);
+        lines.push(o.format === 'csv' ? `${cells.join(',')}\n` : `${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, cells[i]])))}\n`);
+      }
+      // One write per slice: memory stays at one slice's rows.
+      if (lines.length > 0) writeSync(fd, lines.join(''));
+      rows += lines.length;
+      o.progress?.(rows, s.summary.rows);
     }
-    o.progress?.(rows, s.summary.rows);
+  } finally {
+    closeSync(fd);
   }
-  writeFileSync(path, lines.join(''));
   return { path, rows, synthetic: 0, gaps: [] };
 }
 
