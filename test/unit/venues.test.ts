@@ -121,3 +121,19 @@ describe('OKX', () => {
     expect(finality(w.endMs, facts, w.endMs + 300_001, '1m', 1000, 300_000)).toEqual({ status: 'ok', nextDueAt: null });
   });
 });
+
+describe('funding finality', () => {
+  const H8 = 8 * 3_600_000;
+  const endMs = Date.UTC(2024, 0, 1) + 1000 * H8 - 1;
+  const at16 = Date.UTC(2023, 11, 20, 16);
+  it('a funding time whose event is not published yet is asked for again within a minute, then at the next funding time', () => {
+    const grace = VENUES.binanceusdm!.endpoints.fundingRate!.tailGraceMs!;
+    const facts = (last: number) => ({ hasOpenCandle: false, lastClosedClose: last, gaps: [] });
+    // Fetched 1 s after 16:00: the 16:00 event is there -> next funding time.
+    expect(finality(endMs, facts(at16 + 3), at16 + 1000, '8h', 1000, grace)).toEqual({ status: 'partial', nextDueAt: at16 + H8 + 1000 });
+    // Not there yet (the last is 08:00) -> a minute later.
+    expect(finality(endMs, facts(at16 - H8), at16 + 1000, '8h', 1000, grace)).toEqual({ status: 'partial', nextDueAt: at16 + 61_000 });
+    // Still missing 5 minutes after -> the next funding time.
+    expect(finality(endMs, facts(at16 - H8), at16 + 301_000, '8h', 1000, grace)).toEqual({ status: 'partial', nextDueAt: at16 + H8 + 1000 });
+  });
+});
