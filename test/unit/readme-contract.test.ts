@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { parseConfig } from '../../src/config/load-config.js';
 import { configSchema } from '../../src/config/schema.js';
 import { COMMANDS } from '../../src/commands/index.js';
 import { ERRORS } from '../../src/errors.js';
@@ -31,6 +32,12 @@ describe('README', () => {
     const keys = configKeys(z.toJSONSchema(configSchema, { io: 'input' }) as Record<string, unknown>);
     expect(keys.length).toBeGreaterThan(20);
     for (const k of keys) expect(readme, k).toContain(`| \`${k}\` |`);
+  });
+
+  it('shows only configs that load', () => {
+    const examples = readme.split('```json\n').slice(1).map((b) => b.split('```')[0]!).filter((b) => b.includes('"streams"'));
+    expect(examples.length).toBeGreaterThan(0);
+    for (const e of examples) expect(parseConfig(JSON.parse(e), '/cfg/symbols.json', { env: {} }).streams.length).toBeGreaterThan(0);
   });
 
   it('has a row for every metric candlekeep registers', async () => {
