@@ -9,6 +9,7 @@ import { parseConfig } from '../../src/config/load-config.js';
 import { CkError } from '../../src/errors.js';
 import { ExchangeHttp } from '../../src/http/exchange-http.js';
 import { validateKlineBytes, validateKlines } from '../../src/venues/binance/klines.js';
+import { VENUES } from '../../src/venues/index.js';
 import type { SliceSpec } from '../../src/slices.js';
 
 export const FUZZ_RUNS = Number(process.env.CK_FUZZ_RUNS ?? 400);
@@ -86,6 +87,40 @@ describe('exchange response fuzz', () => {
         expect(r.ok!.lastOpen!).toBeLessThanOrEqual(slice.endMs);
       }
     }), { numRuns: FUZZ_RUNS, seed: 7 });
+  });
+
+  it(`${FUZZ_RUNS} random funding and OKX bodies: facts or a CkError with a code, never a crash; nothing outside its window accepted`, () => {
+    const H8 = 8 * 3_600_000;
+    const fundingSlice: SliceSpec = { index: 0, startMs: START, endMs: START + 1000 * H8 - 1, limit: 1000, key: `binanceusdm:fundingRate:BTCUSDT:8h:${START}-${START + 1000 * H8 - 1}:1000`, id: 'i' };
+    const event = (i: number) => ({ symbol: 'BTCUSDT', fundingTime: START + i * H8 + (i % 3), fundingRate: i % 2 ? '-0.00010000' : '0.00010000', markPrice: '42000.12000000' });
+    const bar = (i: number) => [String(START + i * 60_000), '10.5', '11', '10', '10.8', '1.2', '12.96', '12.96', '1'];
+    const edit = <T,>(make: (i: number) => T) => fc.tuple(fc.integer({ min: 0, max: 12 }), fc.array(fc.tuple(fc.nat(8), anyJson), { maxLength: 3 })).map(([n, edits]) => {
+      const rows = Array.from({ length: n }, (_, i) => make(i * 2)) as unknown as Array<Record<string | number, unknown>>;
+      for (const [f, v] of edits) if (rows.length > 0) rows[f % rows.length]![Array.isArray(rows[0]) ? f : ['symbol', 'fundingTime', 'fundingRate', 'markPrice', 'x'][f % 5]!] = v;
+      return rows;
+    });
+    const envelope = fc.tuple(fc.constantFrom('0', '0', '0', '51001', '50011', '50013', '51000', 7), edit(bar)).map(([code, rows]) => ({ code, msg: '', data: [...rows].reverse() }));
+    const cases = fc.oneof(
+      fc.tuple(fc.constant('funding' as const), fc.oneof(fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)), anyJson.map((v) => Buffer.from(JSON.stringify(v) ?? 'null')), edit(event).map((r) => Buffer.from(JSON.stringify(r))))),
+      fc.tuple(fc.constant('okx' as const), fc.oneof(fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)), anyJson.map((v) => Buffer.from(JSON.stringify(v) ?? 'null')), envelope.map((e) => Buffer.from(JSON.stringify(e))))),
+    );
+    const codes = ['CK_ERR_VALIDATION', 'CK_ERR_RESPONSE_MALFORMED', 'CK_ERR_UNKNOWN_SYMBOL', 'CK_ERR_RATE_LIMITED', 'CK_ERR_HTTP_5XX', 'CK_ERR_EXCHANGE_REJECTED'];
+    const accepted = { funding: 0, okx: 0 };
+    fc.assert(fc.property(cases, ([venue, bytes]) => {
+      const [endpoint, c] = venue === 'funding'
+        ? [VENUES.binanceusdm!.endpoints.fundingRate!, { slice: fundingSlice, interval: '8h' as const, exchangeNow: START + 2000 * H8 }]
+        : [VENUES.okx!.endpoints.candles!, ctx];
+      const r = outcome(() => endpoint.validate(bytes, c)) as { ok?: { rows: number; firstOpen: number | null; lastOpen: number | null }; code?: string };
+      if (r.code) expect(codes).toContain(r.code);
+      else if (r.ok!.rows > 0) {
+        accepted[venue]++;
+        expect(r.ok!.firstOpen!).toBeGreaterThanOrEqual(c.slice.startMs);
+        expect(r.ok!.lastOpen!).toBeLessThanOrEqual(c.slice.endMs);
+      }
+    }), { numRuns: FUZZ_RUNS, seed: 13 });
+    // The generators reach the accepting paths too, not only the errors.
+    expect(accepted.funding).toBeGreaterThan(0);
+    expect(accepted.okx).toBeGreaterThan(0);
   });
 
   it(`the byte scanner and JSON.parse + validateKlines agree on ${FUZZ_RUNS} bodies`, () => {
