@@ -61,6 +61,18 @@ const VENUE_STOPS: Partial<Record<ErrorCode, StopReason>> = { CK_ERR_RATE_LIMITE
 
 const httpByThread = new Map<string, ExchangeHttp>();
 
+/**
+ * One exchange clock per venue host per thread, shared by the thread's
+ * actors, with at most one time request in flight: a thousand streams cost
+ * one time request per thread every `timeSyncMs`, not one each (two per
+ * stream per minute would be a third of Binance's weight budget).
+ */
+interface VenueClock {
+  clock: ExchangeClock;
+  syncing: Promise<void> | null;
+}
+const clockByVenue = new Map<string, VenueClock>();
+
 /** One agent per thread and settings, shared by the thread's actors (and its one-off GETs). */
 export function httpFor(settings: HttpSettings): ExchangeHttp {
   const key = JSON.stringify(settings);
@@ -85,7 +97,7 @@ class Fetcher {
   private readonly venue;
   private readonly endpoint;
   private readonly http: ExchangeHttp;
-  private readonly exchange = new ExchangeClock();
+  private readonly exchangeClock: VenueClock;
   private readonly uncommitted: Semaphore;
   private readonly commits = new Set<Promise<void>>();
   private readonly budget: VenueBudget;
@@ -102,13 +114,19 @@ class Fetcher {
     if (!endpoint) throw new CkError('CK_ERR_INTERNAL', `no endpoint ${t.stream.endpoint} at ${t.stream.venue}`);
     this.endpoint = endpoint;
     this.http = httpFor(t.settings);
+    const clockKey = `${t.stream.venue} ${t.baseUrl}`;
+    this.exchangeClock = clockByVenue.get(clockKey) ?? { clock: new ExchangeClock(), syncing: null };
+    clockByVenue.set(clockKey, this.exchangeClock);
     this.uncommitted = new Semaphore(t.settings.maxUncommitted);
     this.budget = VenueBudget.attach(t.budget);
   }
 
+  private get exchange(): ExchangeClock {
+    return this.exchangeClock.clock;
+  }
+
   async run(): Promise<FetcherResult> {
     const s = this.t.settings;
-    await this.syncTime();
     while (!this.writer.stopping && !this.failure) {
       if (this.crash) throw this.crash;
       if (this.exchange.ageMs() > (s.timeSyncMs ?? 30_000)) await this.syncTime();
@@ -264,7 +282,14 @@ class Fetcher {
     return true;
   }
 
-  private async syncTime(): Promise<void> {
+  /** Measures the venue's clock, or waits for the measurement another actor of this thread has under way. */
+  private syncTime(): Promise<void> {
+    const shared = this.exchangeClock;
+    shared.syncing ??= this.measureTime().finally(() => (shared.syncing = null));
+    return shared.syncing;
+  }
+
+  private async measureTime(): Promise<void> {
     const ticket = await this.takeBudget(this.venue.timeWeight);
     if (!ticket) return;
     try {

@@ -3,25 +3,40 @@
 // Measures RSS, open handles and CPU of the daemon, and for every 1m candle
 // close in the measured window how long until the daemon fetched it.
 import { fork, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { MAIN, tempDir, writeConfig } from '../support/daemon-harness.js';
 import type { BenchMockOptions, BenchMockStats } from './mock-process.js';
+
+/** The daemon's sockets at most: a worker thread per core, 8 connections each (src/http/exchange-http.ts), its HTTP server, slack. */
+export const MAX_SOCKETS = availableParallelism() * 8 + 4;
 
 export interface FollowFigures {
   streams: number;
   measuredSeconds: number;
   rssMiB: { start: number; end: number };
+  /** Open file descriptors other than sockets (files, pipes, LMDB, epoll): flat unless something leaks. */
   handles: { start: number; end: number };
+  /** Open sockets: HTTP connections, bounded by the pool (fetcher.connections per thread) whatever the stream count. */
+  sockets: { start: number; end: number };
   cpuSecondsPerMinute: number;
   cpuShareOfCore: number;
   closeToFetchMs: { samples: number; p50: number; p99: number; max: number };
   status: Record<string, number>;
 }
 
-function procStat(pid: number): { cpuMs: number; rssKb: number; fds: number } {
+function procStat(pid: number): { cpuMs: number; rssKb: number; fds: number; sockets: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return { cpuMs: (Number(stat[11]) + Number(stat[12])) * 10, rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)![1]), fds: readdirSync(`/proc/${pid}/fd`).length };
+  const links = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      return ''; // closed while listed
+    }
+  });
+  const sockets = links.filter((l) => l.startsWith('socket:')).length;
+  return { cpuMs: (Number(stat[11]) + Number(stat[12])) * 10, rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)![1]), fds: links.length - sockets, sockets };
 }
 
 function percentile(xs: number[], p: number): number {
@@ -76,7 +91,7 @@ export async function followMany(symbolCount: number, warmupSeconds: number, sec
     const cpuPerMin = (((b.cpuMs - a.cpuMs) / (t1 - t0)) * 60_000) / 1000;
     return {
       streams: symbolCount * 3, measuredSeconds: (t1 - t0) / 1000,
-      rssMiB: { start: a.rssKb / 1024, end: b.rssKb / 1024 }, handles: { start: a.fds, end: b.fds },
+      rssMiB: { start: a.rssKb / 1024, end: b.rssKb / 1024 }, handles: { start: a.fds, end: b.fds }, sockets: { start: a.sockets, end: b.sockets },
       cpuSecondsPerMinute: cpuPerMin, cpuShareOfCore: cpuPerMin / 60,
       closeToFetchMs: { samples: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99), max: Math.max(...lat) },
       status: st.byStatus,
@@ -94,7 +109,7 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
   const seconds = Number(process.env.CK_SOAK_SECONDS ?? 600);
   const f = await followMany(334, 60, seconds);
   console.log(JSON.stringify(f, null, 2));
-  const ok = f.closeToFetchMs.p99 < 5000 && f.cpuShareOfCore < 0.1 && f.rssMiB.end < f.rssMiB.start * 1.25 && f.handles.end <= f.handles.start + 10 && !f.status['429'];
+  const ok = f.closeToFetchMs.p99 < 5000 && f.cpuShareOfCore < 0.1 && f.rssMiB.end < f.rssMiB.start * 1.25 && f.handles.end <= f.handles.start + 5 && f.sockets.end <= MAX_SOCKETS && !f.status['429'];
   console.log(ok ? 'soak: pass' : 'soak: FAIL');
   process.exit(ok ? 0 : 1);
 }
