@@ -84,6 +84,16 @@ export function httpFor(settings: HttpSettings): ExchangeHttp {
   return http;
 }
 
+function clockFor(venue: string, baseUrl: string): VenueClock {
+  const key = `${venue} ${baseUrl}`;
+  let c = clockByVenue.get(key);
+  if (!c) {
+    c = { clock: new ExchangeClock(), syncing: null };
+    clockByVenue.set(key, c);
+  }
+  return c;
+}
+
 export async function runFetcher(task: FetcherTask, clock: Clock = systemClock): Promise<FetcherResult> {
   const writer = new WriterClient(task.port);
   try {
@@ -97,7 +107,7 @@ class Fetcher {
   private readonly venue;
   private readonly endpoint;
   private readonly http: ExchangeHttp;
-  private readonly exchangeClock: VenueClock;
+  private readonly venueClock: VenueClock;
   private readonly uncommitted: Semaphore;
   private readonly commits = new Set<Promise<void>>();
   private readonly budget: VenueBudget;
@@ -114,15 +124,14 @@ class Fetcher {
     if (!endpoint) throw new CkError('CK_ERR_INTERNAL', `no endpoint ${t.stream.endpoint} at ${t.stream.venue}`);
     this.endpoint = endpoint;
     this.http = httpFor(t.settings);
-    const clockKey = `${t.stream.venue} ${t.baseUrl}`;
-    this.exchangeClock = clockByVenue.get(clockKey) ?? { clock: new ExchangeClock(), syncing: null };
-    clockByVenue.set(clockKey, this.exchangeClock);
+    this.venueClock = clockFor(t.stream.venue, t.baseUrl);
     this.uncommitted = new Semaphore(t.settings.maxUncommitted);
     this.budget = VenueBudget.attach(t.budget);
   }
 
+  /** The venue's clock as this thread last measured it (shared by the thread's actors). */
   private get exchange(): ExchangeClock {
-    return this.exchangeClock.clock;
+    return this.venueClock.clock;
   }
 
   async run(): Promise<FetcherResult> {
@@ -284,7 +293,7 @@ class Fetcher {
 
   /** Measures the venue's clock, or waits for the measurement another actor of this thread has under way. */
   private syncTime(): Promise<void> {
-    const shared = this.exchangeClock;
+    const shared = this.venueClock;
     shared.syncing ??= this.measureTime().finally(() => (shared.syncing = null));
     return shared.syncing;
   }

@@ -56,16 +56,15 @@ async function loadVenue(name: string, config: Config, get: (url: string) => Pro
       }
       const info = venue.parseExchangeInfo(body);
       if (info.limits.length === 0) throw new CkError('CK_ERR_RESPONSE_MALFORMED', `${venue.exchangeInfoPath}: no REQUEST_WEIGHT or RAW_REQUESTS limits`);
-      const limits: BudgetLimit[] = info.limits.map((l) => ({ ...l, cap: Math.max(1, Math.floor(l.limit * maxBudgetShare)) }));
-      // Endpoints with limits of their own (not in exchangeInfo) that a stream uses.
-      for (const e of new Set(config.streams.filter((s) => s.venue === name).map((s) => s.endpoint))) {
-        for (const l of venue.endpoints[e]?.ownLimits ?? []) limits.push({ ...l, header: null, endpoint: e, cap: Math.max(1, Math.floor(l.limit * maxBudgetShare)) });
-      }
+      // The declared limits, and those of the endpoints a stream uses that exchangeInfo does not declare.
+      const endpoints = new Set(config.streams.filter((s) => s.venue === name).map((s) => s.endpoint));
+      const own = [...endpoints].flatMap((e) => (venue.endpoints[e]?.ownLimits ?? []).map((l) => ({ ...l, header: null, endpoint: e })));
+      const limits: BudgetLimit[] = [...info.limits, ...own].map((l) => ({ ...l, cap: Math.max(1, Math.floor(l.limit * maxBudgetShare)) }));
       const budget = VenueBudget.create(name, limits);
       // Count the exchangeInfo request itself, and learn what others on this IP already use.
       const r = budget.tryAcquire(venue.exchangeInfoWeight);
       if ('ticket' in r) budget.observe(res.headers, r.ticket);
-      log.info({ venue: name, limits: limits.map((l) => ({ type: l.type, windowMs: l.windowMs, limit: l.limit, cap: l.cap })), symbols: info.symbols.size }, 'venue budget');
+      log.info({ venue: name, limits: limits.map((l) => ({ type: l.type, ...(l.endpoint ? { endpoint: l.endpoint } : {}), windowMs: l.windowMs, limit: l.limit, cap: l.cap })), symbols: info.symbols.size }, 'venue budget');
       return { info, budget };
     } catch (err) {
       stop?.throwIfAborted();

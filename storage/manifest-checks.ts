@@ -20,11 +20,11 @@ export interface StoredPayload extends RawPayload {
   rows: unknown[];
 }
 
-/** The payload with its body parsed into rows, oldest first (`model.rowsOf` when the rows sit inside an envelope). */
+/** The payload with its body parsed into rows, oldest first (through the endpoint's row model when there is one: OKX keeps rows in an envelope). */
 export function decodePayload(bytes: Uint8Array, model?: RowModel | null): StoredPayload {
   const p = decodeRawPayload(bytes);
   const parsed: unknown = JSON.parse(bodyText(p.body));
-  return { ...p, rows: (model?.rowsOf ? model.rowsOf(parsed) : parsed) as unknown[] };
+  return { ...p, rows: model ? model.rowsOf(parsed) : (parsed as unknown[]) };
 }
 
 export function checkManifest(store: ManifestStore): Finding[] {
@@ -81,12 +81,14 @@ function checkSlice(r: SliceRecord, bytes: Buffer | undefined, model: RowModel |
   if (p.meta.key !== r.key) bad(`payload belongs to ${p.meta.key}`);
   if (!Array.isArray(p.rows) || p.rows.length !== r.rows) bad(`payload has ${p.rows?.length} rows, record says ${r.rows}`);
   let prev = -Infinity;
-  for (const row of model && Array.isArray(p.rows) ? p.rows : []) {
-    const t = model!.time(row);
-    if (!(t >= r.startMs && t <= r.endMs)) bad(`row at ${t} is outside ${r.startMs}-${r.endMs}`);
-    if (!(t > prev)) bad(`row at ${t} is not after ${prev}`);
-    prev = t;
-    if (r.status === 'ok' && !model!.finalAt(row, p.meta.serverTime)) bad(`final slice holds the row at ${t}, not final at the exchange's ${p.meta.serverTime} (an open candle)`);
+  if (model && Array.isArray(p.rows)) {
+    for (const row of p.rows) {
+      const t = model.time(row);
+      if (!(t >= r.startMs && t <= r.endMs)) bad(`row at ${t} is outside ${r.startMs}-${r.endMs}`);
+      if (!(t > prev)) bad(`row at ${t} is not after ${prev}`);
+      prev = t;
+      if (r.status === 'ok' && !model.finalAt(row, p.meta.serverTime)) bad(`final slice holds the row at ${t}, not final at the exchange's ${p.meta.serverTime} (an open candle)`);
+    }
   }
   if (r.status === 'ok' && r.endMs >= p.meta.serverTime) bad(`ok slice window ends at ${r.endMs}, not before its fetch at ${p.meta.serverTime}`);
   return { findings: out, payload: p };

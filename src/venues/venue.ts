@@ -48,8 +48,8 @@ export interface RowModel {
   finalAt(row: unknown, serverTime: number): boolean;
   /** Rows that are not Binance klines (funding events, OKX candles) export as this table: its columns, and a row's values in their order. */
   readonly table?: { readonly columns: readonly string[]; cells(row: unknown): unknown[] };
-  /** The rows of a parsed body, oldest first (default: the body itself, an array). */
-  rowsOf?(body: unknown): unknown[];
+  /** The rows of a parsed body, oldest first (Binance: the body itself; OKX: its envelope's data, reversed). */
+  rowsOf(body: unknown): unknown[];
 }
 
 export interface EndpointDef {

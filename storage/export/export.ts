@@ -135,10 +135,6 @@ function zeroLike(s: string): string {
 }
 
 /**
- * `<root>/<venue>/<endpoint>/raw/<SYMBOL>/<interval>/manifest.json` and
- * `responses/<slice id>.json` holding `{ meta, data }` for each slice in range.
- */
-/**
  * Rows that are not Binance klines (funding events, OKX candles) to CSV (the
  * model's columns, values as stored) or NDJSON (one object per row, the
  * columns as fields): final rows only, oldest first, a slice at a time. No
@@ -153,9 +149,8 @@ function exportTable(store: ManifestStore, s: StoredStreamInfo, path: string, o:
     if (o.format === 'csv' && o.header) writeSync(fd, `${columns.join(',')}\n`);
     for (const { record, payload } of rawSlices(store, s.ref, o.fromMs)) {
       if (record.startMs >= o.toMs) break;
-      const parsed: unknown = JSON.parse(bodyText(payload.body));
       const lines: string[] = [];
-      for (const row of model.rowsOf ? model.rowsOf(parsed) : (parsed as unknown[])) {
+      for (const row of model.rowsOf(JSON.parse(bodyText(payload.body)))) {
         const t = model.time(row);
         if (t < o.fromMs || t >= o.toMs || !model.finalAt(row, payload.meta.serverTime)) continue;
         const cells = table.cells(row);
@@ -172,6 +167,10 @@ function exportTable(store: ManifestStore, s: StoredStreamInfo, path: string, o:
   return { path, rows, synthetic: 0, gaps: [] };
 }
 
+/**
+ * `<root>/<venue>/<endpoint>/raw/<SYMBOL>/<interval>/manifest.json` and
+ * `responses/<slice id>.json` holding `{ meta, data }` for each slice in range.
+ */
 function exportJsonTree(store: ManifestStore, s: StoredStreamInfo, root: string, o: ExportOptions): ExportResult {
   const { venue, endpoint, symbol, interval } = s.ref;
   const dir = join(root, venue, endpoint, 'raw', symbol, interval);

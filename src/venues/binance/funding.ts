@@ -26,6 +26,7 @@ export const FUNDING_INTERVALS: readonly Interval[] = ['1h', '4h', '8h'];
 /** An event the exchange served has happened: final as it is (the window around it may still grow). */
 export const FUNDING_ROWS: RowModel = {
   kind: 'events',
+  rowsOf: (body) => body as unknown[],
   time: (row) => (row as FundingRow).fundingTime,
   finalAt: () => true,
   table: {

@@ -74,6 +74,7 @@ function nextOpen(open: number, interval: Interval, aligned: boolean): number {
 /** Kline rows: 12 positional fields, [0] open time, [6] close time. */
 export const KLINE_ROWS: RowModel = {
   kind: 'candles',
+  rowsOf: (body) => body as unknown[],
   time: (row) => (row as [number])[0],
   finalAt: (row, serverTime) => (row as number[])[6]! < serverTime,
 };
