@@ -72,6 +72,7 @@ describe('three Binance venues in one daemon', () => {
     expect(usdm.every((e) => e.params.limit === '499' && e.weight === 2 && e.status === 200)).toBe(true);
     const minutes = (NOW - START) / 60_000;
     expect(spot.length).toBe(Math.ceil(minutes / 1000));
+    expect(us.length).toBe(spot.length);
     expect(usdm.length).toBe(Math.ceil(minutes / 499));
     // Each venue's own paths only: nobody asked the futures host for /api/v3.
     expect(mocks.get('binanceusdm')!.log.every((e) => e.path.startsWith('/fapi/v1/'))).toBe(true);
