@@ -10,8 +10,11 @@
 // than the fixed windows Binance counts, so it is safe against both.
 //
 // Other programs are seen through the used-weight header on each response:
-// what the exchange counted minus what this budget had reserved when the
-// request left is someone else's weight, held until the next response.
+// what the exchange counted minus what this budget had reserved is someone
+// else's weight. Their use is taken as the most they held in the last window
+// (a program the exchange saw less of for a moment, delayed rather than
+// quieter, comes back with its backlog), and the latest reading is kept
+// after a pause or an idle spell until an answer tells more.
 //
 // Venue-wide stops (429 pause, 403 pause, 418 ban) live here too, so one
 // actor being told off stops every actor of that venue at once.
@@ -78,8 +81,18 @@ const WEIGHT_SENT = 6;
 const REQUESTS_SENT = 7;
 const CREATED_AT = 8;
 const HEAD = 9;
-// Per limit: epochs[RING], weights[RING], foreign, foreignAt, foreignBucket, firstForeign, firstForeignAt.
-const PER_LIMIT = 2 * RING + 5;
+// Per limit: our reservations as epochs[RING], weights[RING]; others' use read
+// from the headers as lower bounds per bucket, epochs[RING], lows[RING]; then
+// the slots below.
+const OWN_RING = 0;
+const LOW_RING = 2 * RING;
+const SEEN = 4 * RING; // the latest bucket's largest upper reading
+const SEEN_AT = SEEN + 1;
+const SEEN_BUCKET = SEEN + 2;
+const FIRST_LOW = SEEN + 3; // the first reading's lower bound, and when it was read
+const FIRST_AT = SEEN + 4;
+const LAST_LOW = SEEN + 5; // the latest bucket's largest lower bound
+const PER_LIMIT = 4 * RING + 6;
 const REASONS: Array<StopReason | null> = [null, 'rate-limited', 'waf-blocked', 'banned'];
 
 export class VenueBudget {
@@ -97,7 +110,10 @@ export class VenueBudget {
     if (limits.length === 0) throw new Error(`venue ${venue}: no rate limits`);
     const buffer = new SharedArrayBuffer(8 + 8 * (HEAD + PER_LIMIT * limits.length));
     const budget = new VenueBudget({ venue, limits, buffer }, now);
-    limits.forEach((_, i) => budget.f64.fill(-1, budget.base(i), budget.base(i) + RING));
+    limits.forEach((_, i) => {
+      budget.f64.fill(-1, budget.base(i) + OWN_RING, budget.base(i) + OWN_RING + RING);
+      budget.f64.fill(-1, budget.base(i) + LOW_RING, budget.base(i) + LOW_RING + RING);
+    });
     budget.f64[CREATED_AT] = now();
     return budget;
   }
@@ -150,16 +166,23 @@ export class VenueBudget {
         if (!l.header) return;
         const said = Number(headerValue(headers, l.header));
         if (!Number.isFinite(said) || said < 0) return;
-        const foreign = Math.max(0, said - ticket.ownBefore[i]! - cost(l, ticket.weight, ticket.endpoint));
-        const b = this.base(i) + 2 * RING;
+        // Our requests in flight blur a reading both ways: those reserved before this one and not yet
+        // arrived make it low, those reserved after it and arrived first make it high. `seen` is never
+        // high by the first; `low` (everything we have reserved so far taken off) is never high.
+        const seen = Math.max(0, said - ticket.ownBefore[i]! - cost(l, ticket.weight, ticket.endpoint));
+        const low = Math.min(seen, Math.max(0, said - this.ownSum(i, t)));
+        const b = this.base(i);
         const bucket = Math.floor(t / this.bucketMs[i]!);
-        // Within one bucket keep the largest estimate: in-flight requests make single readings low.
-        this.f64[b] = this.f64[b + 2] === bucket ? Math.max(this.f64[b]!, foreign) : foreign;
-        this.f64[b + 1] = t;
-        this.f64[b + 2] = bucket;
-        if (this.f64[b + 4] === 0) {
-          this.f64[b + 3] = foreign;
-          this.f64[b + 4] = t;
+        // Within one bucket keep the largest readings.
+        const same = this.f64[b + SEEN_BUCKET] === bucket;
+        this.f64[b + SEEN] = same ? Math.max(this.f64[b + SEEN]!, seen) : seen;
+        this.f64[b + LAST_LOW] = same ? Math.max(this.f64[b + LAST_LOW]!, low) : low;
+        this.f64[b + SEEN_AT] = t;
+        this.f64[b + SEEN_BUCKET] = bucket;
+        this.raise(b + LOW_RING, bucket, low);
+        if (this.f64[b + FIRST_AT] === 0) {
+          this.f64[b + FIRST_LOW] = low;
+          this.f64[b + FIRST_AT] = t;
         }
       });
     });
@@ -189,7 +212,7 @@ export class VenueBudget {
         venue: this.shared.venue,
         limits: this.shared.limits.map((l, i) => {
           const own = this.ownSum(i, t);
-          const foreign = this.foreign(i, t);
+          const foreign = this.fresh(i, t) ? this.foreign(i, t) : 0; // what others use now, as far as is known
           return { ...l, own, foreign, used: own + foreign };
         }),
         pausedUntil: this.f64[PAUSED_UNTIL]!,
@@ -210,7 +233,7 @@ export class VenueBudget {
 
   /** Weight reserved in buckets that overlap (t - window, t]. */
   private ownSum(i: number, t: number): number {
-    const b = this.base(i);
+    const b = this.base(i) + OWN_RING;
     const cur = Math.floor(t / this.bucketMs[i]!);
     let sum = 0;
     for (let k = cur - BUCKETS; k <= cur; k++) {
@@ -220,30 +243,67 @@ export class VenueBudget {
     return sum;
   }
 
-  /**
-   * Weight other programs hold in the window. During the first window after
-   * start, their usage may still be growing into it (a client that started
-   * with us), so growth seen since the first reading is projected to the end
-   * of that window; otherwise it would fill the window behind our
-   * reservations. Usage from before our start is history, not growth.
-   */
-  private foreign(i: number, t: number): number {
-    const b = this.base(i) + 2 * RING;
-    const { windowMs } = this.shared.limits[i]!;
-    if (t - this.f64[b + 1]! >= windowMs) return 0;
-    const seen = this.f64[b]!;
-    const elapsed = t - this.f64[CREATED_AT]!;
-    if (elapsed >= windowMs) return seen;
-    const rate = Math.max(0, seen - this.f64[b + 3]!) / Math.max(t - this.f64[b + 4]!, windowMs / 8);
-    return Math.ceil(seen + rate * (windowMs - elapsed));
+  /** The largest lower bound of others' use read in buckets that overlap (t - window, t]. */
+  private lowMax(i: number, t: number): number {
+    const b = this.base(i) + LOW_RING;
+    const cur = Math.floor(t / this.bucketMs[i]!);
+    let max = 0;
+    for (let k = cur - BUCKETS; k <= cur; k++) {
+      const slot = mod(k, RING);
+      if (this.f64[b + slot] === k) max = Math.max(max, this.f64[b + RING + slot]!);
+    }
+    return max;
   }
 
-  /** 0 when `c` more fits now; else ms until enough old buckets leave the window. */
+  /** Bucket `k` of the ring at `ring` holds at least `v`. */
+  private raise(ring: number, k: number, v: number): void {
+    const slot = mod(k, RING);
+    if (this.f64[ring + slot] !== k) {
+      this.f64[ring + slot] = k;
+      this.f64[ring + RING + slot] = v;
+    } else this.f64[ring + RING + slot] = Math.max(this.f64[ring + RING + slot]!, v);
+  }
+
+  /** True while the latest reading of others' use is less than a window old. */
+  private fresh(i: number, t: number): boolean {
+    return t - this.f64[this.base(i) + SEEN_AT]! < this.shared.limits[i]!.windowMs;
+  }
+
+  /**
+   * Weight other programs hold in the window, as admission counts it: the
+   * latest reading or the most they were seen holding in the last window,
+   * whichever is larger; the latest reading is kept when it is stale.
+   * During the first window after start, their usage may still be growing
+   * into it (a client that started with us), so growth seen since the first
+   * reading is projected to the end of that window; otherwise it would fill
+   * the window behind our reservations. Growth is read from the lower
+   * bounds, which our own requests in flight cannot inflate (with 16 in
+   * flight, upper readings wobbled by 30 and the projection made that 200,
+   * idling the first window). Usage from before our start is history.
+   */
+  private foreign(i: number, t: number): number {
+    const b = this.base(i);
+    const { windowMs } = this.shared.limits[i]!;
+    const seen = this.f64[b + SEEN]!;
+    if (!this.fresh(i, t)) return seen;
+    const held = Math.max(seen, this.lowMax(i, t));
+    const elapsed = t - this.f64[CREATED_AT]!;
+    if (elapsed >= windowMs) return held;
+    const rate = Math.max(0, this.f64[b + LAST_LOW]! - this.f64[b + FIRST_LOW]!) / Math.max(t - this.f64[b + FIRST_AT]!, windowMs / 8);
+    return Math.ceil(held + rate * (windowMs - elapsed));
+  }
+
+  /**
+   * 0 when `c` more fits now; else ms until enough old buckets leave the
+   * window. With nothing of ours in the window one request always goes when
+   * it could not otherwise (larger than the cap, or others' use known only
+   * from a stale reading): its answer brings a fresh reading.
+   */
   private waitFor(i: number, t: number, own: number, c: number): number {
     const l = this.shared.limits[i]!;
     const used = own + this.foreign(i, t);
-    if (used + c <= l.cap || (own === 0 && c > l.cap)) return 0;
-    const b = this.base(i);
+    if (used + c <= l.cap || (own === 0 && (c > l.cap || (l.header !== null && !this.fresh(i, t))))) return 0;
+    const b = this.base(i) + OWN_RING;
     const size = this.bucketMs[i]!;
     const cur = Math.floor(t / size);
     let freed = 0;
@@ -257,7 +317,7 @@ export class VenueBudget {
   }
 
   private add(i: number, t: number, c: number): void {
-    const b = this.base(i);
+    const b = this.base(i) + OWN_RING;
     const k = Math.floor(t / this.bucketMs[i]!);
     const slot = mod(k, RING);
     if (this.f64[b + slot] !== k) {

@@ -86,9 +86,66 @@ describe('VenueBudget', () => {
     expect(admitted * 2 + 300).toBeLessThanOrEqual(540);
     expect(admitted * 2 + 300).toBeGreaterThan(536);
     expect(b.snapshot().limits[0]!.foreign).toBe(300);
-    // an estimate older than a window is forgotten
+    // an estimate older than a window is no longer reported as current use ...
     time.advance(W + W / 32);
     expect(b.snapshot().limits[0]!.foreign).toBe(0);
+    // ... but admission keeps it (after a pause the other program is probably still there) until an answer says more
+    let after = 0;
+    while (typeof take(b, 2) === 'object') after++;
+    expect(after * 2 + 300).toBeLessThanOrEqual(540);
+    expect(after * 2 + 300).toBeGreaterThan(536);
+  });
+
+  it('counts others at the most they held in the last window: a dip in their use (requests delayed, not dropped) does not free room', () => {
+    const time = fakeTime();
+    const b = VenueBudget.create('binance', [weight], time.now);
+    time.advance(W);
+    const read = (said: number) => b.observe({ 'x-mbx-used-weight-2s': String(said) }, take(b, 2) as Ticket);
+    read(302); // 300 from someone else
+    time.advance(W / 4);
+    read(204); // they seem to hold 200 now (our 4 counted): their requests are late, their backlog still to come
+    const room = () => {
+      let n = 0;
+      while (typeof take(b, 2) === 'object') n++;
+      return n;
+    };
+    expect(room() * 2 + 4 + 300).toBeLessThanOrEqual(540);
+    // a window of readings at 200 later, 200 is what they hold
+    time.advance(W + W / 32);
+    read(202);
+    expect(room() * 2 + 2 + 200).toBeGreaterThan(536);
+  });
+
+  it('with a stale reading that leaves no room, one request goes to read the header again, then the fresh reading rules', () => {
+    const time = fakeTime();
+    const b = VenueBudget.create('binance', [weight], time.now);
+    time.advance(W);
+    const t = take(b, 2) as Ticket;
+    b.observe({ 'x-mbx-used-weight-2s': '592' }, t); // others hold 590: no room
+    expect(typeof take(b, 2)).toBe('number');
+    time.advance(W + W / 32); // our request left the window, the reading went stale
+    const probe = take(b, 2);
+    expect(typeof probe).toBe('object');
+    expect(typeof take(b, 2)).toBe('number'); // one probe at a time
+    b.observe({ 'x-mbx-used-weight-2s': '102' }, probe as Ticket); // the other program slowed down
+    let admitted = 1;
+    while (typeof take(b, 2) === 'object') admitted++;
+    expect(admitted * 2 + 100).toBeGreaterThan(536);
+    expect(admitted * 2 + 100).toBeLessThanOrEqual(540);
+  });
+
+  it('our own requests answered out of order do not look like others growing in the first window', () => {
+    const time = fakeTime();
+    const b = VenueBudget.create('binance', [weight], time.now);
+    // 16 lanes reserve at once; by the time each answer is read all 16 have arrived (used weight 32)
+    const tickets = Array.from({ length: 16 }, () => take(b, 2) as Ticket);
+    time.advance(W / 16);
+    for (const t of tickets.reverse()) b.observe({ 'x-mbx-used-weight-2s': '32' }, t);
+    // the upper reading is 30 (the first ticket's view), but nothing grew: no projection on top of it
+    expect(b.snapshot().limits[0]!.foreign).toBe(30);
+    let admitted = 16;
+    while (typeof take(b, 2) === 'object') admitted++;
+    expect(admitted * 2).toBe(510);
   });
 
   it('in the first window, projects how fast others grow to the end of that window, but not their history', () => {
