@@ -258,4 +258,21 @@ describe('mock exchange playing Binance.US and USD-M futures', () => {
     expect((await get('/fapi/v1/fundingRate?symbol=BTCUSDT&limit=1001')).json.code).toBe(-1130);
     expect((await get('/fapi/v1/fundingRate?symbol=NOPE')).json.code).toBe(-1121);
   });
+
+  it('USD-M funding rates have their own 500 requests per 5 minutes, which exchangeInfo does not declare', async () => {
+    let t = 1_000_000;
+    await start({ venue: 'binanceusdm', rateLimits: { now: () => t } });
+    expect((await get('/fapi/v1/exchangeInfo')).json.rateLimits).toEqual([{ rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 2400 }]);
+    const q = '/fapi/v1/fundingRate?symbol=BTCUSDT&limit=1';
+    const first = await Promise.all(Array.from({ length: 500 }, () => get(q)));
+    expect(first.map((r) => r.status)).toEqual(Array(500).fill(200));
+    const over = await get(q);
+    expect(over.status).toBe(429);
+    expect(Number(over.headers['retry-after'])).toBeGreaterThan(200); // the oldest of the 500 leaves the window in 5 minutes
+    expect(over.headers['x-mbx-used-weight-1m']).toBe('501'); // no header of its own; the IP's weight counts them (and exchangeInfo's 1)
+    t += 5 * 60_000;
+    expect((await get(q)).status).toBe(200);
+    // other paths never count against it
+    for (let i = 0; i < 600; i++) expect((await get('/fapi/v1/klines?symbol=BTCUSDT&interval=1h&limit=1')).status).toBe(200);
+  });
 });

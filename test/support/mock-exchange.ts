@@ -11,7 +11,7 @@ import { CsvCandles } from './csv-candles.js';
 import { partialRow, type KlineRow } from './kline-row.js';
 import { MockClock } from './mock-clock.js';
 import { MockFaults, type FaultKind, type FaultOptions } from './mock-faults.js';
-import { BINANCE_SPOT_LIMITS, MockRateLimits, type RateLimitDecl, type RateLimitOptions } from './mock-rate-limits.js';
+import { BINANCE_SPOT_LIMITS, MockRateLimits, type PathLimitDecl, type RateLimitDecl, type RateLimitOptions } from './mock-rate-limits.js';
 import { SyntheticCandles } from './synthetic-candles.js';
 import { fundingEvents } from './synthetic-funding.js';
 
@@ -43,6 +43,8 @@ interface Flavour {
   /** `/fundingRate` (USD-M). */
   funding: boolean;
   limits: RateLimitDecl[];
+  /** Limits of one path, undeclared (USD-M fundingRate's 500 requests per 5 minutes). */
+  pathLimits?: PathLimitDecl[];
   /** The 12th field of a row: "0" on spot; futures send something else there. */
   futuresRow: boolean;
 }
@@ -58,6 +60,7 @@ const FLAVOURS: Record<MockVenue, Flavour> = {
     prefix: '/fapi/v1', intervals: NO_SECONDS, maxLimit: 1500, exchangeInfoWeight: 1, uiKlines: false, funding: true, futuresRow: true,
     klinesWeight: (limit) => (limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10),
     limits: [{ rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 2400 }],
+    pathLimits: [{ rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 500, path: '/fapi/v1/fundingRate' }],
   },
 };
 
@@ -125,7 +128,7 @@ export class MockExchange {
     this.clock = o.clock ?? new MockClock();
     this.flavour = FLAVOURS[o.venue ?? 'binance'];
     this.routes = routesFor(this.flavour);
-    this.limits = new MockRateLimits({ limits: this.flavour.limits, ...o.rateLimits });
+    this.limits = new MockRateLimits({ limits: this.flavour.limits, pathLimits: this.flavour.pathLimits, ...o.rateLimits });
     this.faults = new MockFaults(o.faults);
     this.synthetic = new SyntheticCandles(o.seed ?? 1);
     this.maintenance = o.maintenance ?? [];
@@ -240,7 +243,7 @@ export class MockExchange {
     }
     const weight = route.weight(params);
     entry.weight = weight;
-    const verdict = this.limits.admit(ip, weight);
+    const verdict = this.limits.admit(ip, weight, url.pathname);
     if (verdict.kind === '429') {
       send(429, JSON.stringify({ code: -1003, msg: 'Too much request weight used; current limit is exceeded. Please use WebSocket Streams for live updates to avoid polling the API.' }), { 'retry-after': String(verdict.retryAfterS) });
       return;

@@ -20,8 +20,15 @@ export const BINANCE_SPOT_LIMITS: RateLimitDecl[] = [
   { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 300_000 },
 ];
 
+/** A limit of one path that exchangeInfo does not declare (USD-M fundingRate: 500 requests per 5 minutes). */
+export interface PathLimitDecl extends RateLimitDecl {
+  path: string;
+}
+
 export interface RateLimitOptions {
   limits?: RateLimitDecl[];
+  /** Limits counting only the requests of one path; not declared, no used-weight header. */
+  pathLimits?: PathLimitDecl[];
   /** `sliding` counts the last window before each request; `fixed` resets at window boundaries (Binance). */
   windowMode?: 'sliding' | 'fixed';
   /** First ban length; doubles per offence up to 3 days. Default 2 minutes. */
@@ -76,7 +83,7 @@ class WindowLog {
 }
 
 interface IpState {
-  /** Counted requests per limit. */
+  /** Counted requests per limit, then per path limit. */
   logs: WindowLog[];
   noSendUntil: number;
   lastTooMany: number;
@@ -88,6 +95,7 @@ const MAX_BAN_MS = 3 * 86_400_000;
 
 export class MockRateLimits {
   readonly limits: RateLimitDecl[];
+  readonly pathLimits: PathLimitDecl[];
   private readonly mode: 'sliding' | 'fixed';
   private readonly banBaseMs: number;
   private readonly graceMs: number;
@@ -97,14 +105,15 @@ export class MockRateLimits {
 
   constructor(o: RateLimitOptions = {}) {
     this.limits = o.limits ?? BINANCE_SPOT_LIMITS;
+    this.pathLimits = o.pathLimits ?? [];
     this.mode = o.windowMode ?? 'sliding';
     this.banBaseMs = o.banBaseMs ?? 120_000;
     this.graceMs = o.inFlightGraceMs ?? 100;
     this.now = o.now ?? Date.now;
   }
 
-  /** Decides one request of `weight` from `ip`, and counts it when allowed. */
-  admit(ip: string, weight: number): Verdict {
+  /** Decides one request of `weight` to `path` from `ip`, and counts it when allowed. */
+  admit(ip: string, weight: number, path = ''): Verdict {
     const s = this.state(ip);
     const t = this.now();
     if (s.bannedUntil > t) return { kind: '418', retryAfterS: Math.ceil((s.bannedUntil - t) / 1000), bannedUntil: s.bannedUntil };
@@ -126,19 +135,17 @@ export class MockRateLimits {
       s.bannedUntil = t + forced.banMs;
       return { kind: '418', retryAfterS: Math.ceil(forced.banMs / 1000), bannedUntil: s.bannedUntil };
     }
+    // The declared limits count every request; a path limit only its path's.
+    const counting = [...this.limits, ...this.pathLimits].flatMap((l, i) => ('path' in l && l.path !== path ? [] : [{ l, log: s.logs[i]!, cost: l.rateLimitType === 'REQUEST_WEIGHT' ? weight : 1 }]));
     let wait = 0;
-    this.limits.forEach((l, i) => {
-      const cost = l.rateLimitType === 'REQUEST_WEIGHT' ? weight : 1;
-      const w = this.waitFor(s.logs[i]!, l, t, cost);
-      if (w > wait) wait = w;
-    });
+    for (const { l, log, cost } of counting) wait = Math.max(wait, this.waitFor(log, l, t, cost));
     if (wait > 0) {
       const retryAfterS = Math.max(1, Math.ceil(wait / 1000));
       s.noSendUntil = t + retryAfterS * 1000;
       s.lastTooMany = t;
       return { kind: '429', retryAfterS };
     }
-    this.limits.forEach((l, i) => s.logs[i]!.push(t, l.rateLimitType === 'REQUEST_WEIGHT' ? weight : 1));
+    for (const { log, cost } of counting) log.push(t, cost);
     return { kind: 'ok' };
   }
 
@@ -199,7 +206,7 @@ export class MockRateLimits {
   private state(ip: string): IpState {
     let s = this.ips.get(ip);
     if (!s) {
-      s = { logs: this.limits.map(() => new WindowLog()), noSendUntil: 0, lastTooMany: -Infinity, bannedUntil: 0, offences: 0 };
+      s = { logs: [...this.limits, ...this.pathLimits].map(() => new WindowLog()), noSendUntil: 0, lastTooMany: -Infinity, bannedUntil: 0, offences: 0 };
       this.ips.set(ip, s);
     }
     return s;

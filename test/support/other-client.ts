@@ -19,7 +19,7 @@ const start = performance.now();
 
 function tick(n: number): void {
   sent++;
-  fetch(url!)
+  void fetch(url!)
     .then(async (res) => {
       await res.arrayBuffer();
       return String(res.status);
