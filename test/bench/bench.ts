@@ -259,7 +259,7 @@ async function caseThrottled(): Promise<void> {
 }
 
 async function caseScale(): Promise<void> {
-  const f = await followMany(334, 60, Number(process.env.BENCH_SCALE_SECONDS ?? 90));
+  const f = await followMany(334, 60, Number(process.env.BENCH_SCALE_SECONDS ?? 120));
   results.scale = f;
   table.push(
     [`3 scale: ${f.streams} streams following`, `RSS ${fmt(f.rssMiB.end)} MiB, ${fmt(f.cpuSecondsPerMinute, 1)} CPU-s/min (${fmt(f.cpuShareOfCore * 100, 1)}% of a core)`, `429s: ${f.status['429'] ?? 0}`],

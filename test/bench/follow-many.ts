@@ -44,7 +44,12 @@ function percentile(xs: number[], p: number): number {
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-/** `symbols` x (1m, 3m, 5m) streams; warm up `warmupSeconds`, then measure `seconds`. */
+/**
+ * `symbols` x (1m, 3m, 5m) streams; warm up `warmupSeconds`, then measure
+ * `seconds` rounded up to whole minutes, from half past a minute (the
+ * quiet middle between two closes) to the same phase: memory sampled right
+ * after a close's burst and right before it differed by 45 MiB.
+ */
 export async function followMany(symbolCount: number, warmupSeconds: number, seconds: number): Promise<FollowFigures> {
   const symbols = Array.from({ length: symbolCount }, (_, i) => `S${String(i).padStart(4, '0')}USDT`);
   const now = Date.now();
@@ -72,10 +77,11 @@ export async function followMany(symbolCount: number, warmupSeconds: number, sec
   const child = spawn(process.execPath, [MAIN, 'run', '--config', cfg], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
+    await new Promise((r) => setTimeout(r, mod(30_000 - Date.now(), 60_000)));
     await ask({ type: 'reset' }, 'reset');
     const a = procStat(child.pid!);
     const t0 = Date.now();
-    await new Promise((r) => setTimeout(r, seconds * 1000));
+    await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(seconds / 60)) * 60_000));
     const b = procStat(child.pid!);
     const t1 = Date.now();
     const st = await ask<BenchMockStats>({ type: 'stats', withTimes: true }, 'stats');
@@ -112,4 +118,8 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
   const ok = f.closeToFetchMs.p99 < 5000 && f.cpuShareOfCore < 0.1 && f.rssMiB.end < f.rssMiB.start * 1.25 && f.handles.end <= f.handles.start + 5 && f.sockets.end <= MAX_SOCKETS && !f.status['429'];
   console.log(ok ? 'soak: pass' : 'soak: FAIL');
   process.exit(ok ? 0 : 1);
+}
+
+function mod(a: number, n: number): number {
+  return ((a % n) + n) % n;
 }
