@@ -167,8 +167,8 @@ export class VenueBudget {
         const said = Number(headerValue(headers, l.header));
         if (!Number.isFinite(said) || said < 0) return;
         // Our requests in flight blur a reading both ways: those reserved before this one and not yet
-        // arrived make it low, those reserved after it and arrived first make it high. `seen` is never
-        // high by the first; `low` (everything we have reserved so far taken off) is never high.
+        // arrived make it low, those reserved after it and arrived first make it high. `seen` may be
+        // high by the latter; `low` (everything we have reserved so far taken off) never is.
         const seen = Math.max(0, said - ticket.ownBefore[i]! - cost(l, ticket.weight, ticket.endpoint));
         const low = Math.min(seen, Math.max(0, said - this.ownSum(i, t)));
         const b = this.base(i);
