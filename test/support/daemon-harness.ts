@@ -9,6 +9,7 @@ import type { Interval } from '../../src/intervals.js';
 import type { StreamRef } from '../../src/slices.js';
 import { VENUES } from '../../src/venues/index.js';
 import type { MockExchange } from './mock-exchange.js';
+import { runningDaemons } from './daemon-registry.js';
 import { DAEMON_PID_PREFIX } from './temp-root.js';
 import { checkManifest, decodePayload, type Finding } from '../../storage/manifest-checks.js';
 import { ManifestStore } from '../../storage/manifest-store.js';
@@ -64,6 +65,9 @@ export function spawnCandlekeep(args: string[], env: Record<string, string> = {}
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const registered = { pid: child.pid, args, output: () => stdout + stderr };
+  runningDaemons.add(registered);
+  child.once('exit', () => runningDaemons.delete(registered));
   const done = new Promise<RunResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
   return { child, done, output: () => stdout };
 }
