@@ -210,6 +210,7 @@ export class Metrics {
         for (const b of v.budgets.values()) for (const l of b.snapshot().limits) g.set({ venue: b.shared.venue, limit: l.endpoint ? `${l.type}:${l.endpoint}` : l.type, window_seconds: String(l.windowMs / 1000) }, value(l));
       });
     budgetGauge('candlekeep_venue_weight_used', 'Weight (or requests) counted in the current window: candlekeep plus other programs on the IP.', (l) => l.used);
+    budgetGauge('candlekeep_venue_weight_others', 'Weight (or requests) other programs on the IP hold in the current window, as the exchange reports it (its used-weight header; 0 where it sends none).', (l) => l.foreign);
     budgetGauge('candlekeep_venue_weight_budget', 'What candlekeep allows itself per window: the exchange limit times maxBudgetShare.', (l) => l.cap);
     budgetGauge('candlekeep_venue_weight_limit', 'The exchange limit per window, from exchangeInfo.rateLimits.', (l) => l.limit);
     gauge('candlekeep_venue_paused_until_timestamp_seconds', 'End of the venue pause after a 429 or 403 (Unix seconds; 0 when not paused).', ['venue'], (g, v) => {

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { manifestFindings, readStream, runCandlekeep, servedClosed, spawnCandlekeep, tempDir, waitUntil, writeConfig, type RunResult } from '../support/daemon-harness.js';
+import { daemonUrl, manifestFindings, readStream, runCandlekeep, servedClosed, spawnCandlekeep, tempDir, waitUntil, writeConfig, type RunResult } from '../support/daemon-harness.js';
 import { MockClock } from '../support/mock-clock.js';
 import { MockExchange, type RequestLogEntry } from '../support/mock-exchange.js';
 import type { RateLimitDecl } from '../support/mock-rate-limits.js';
@@ -143,10 +143,17 @@ describe('one budget per venue', () => {
     other.stdout!.on('data', (d: Buffer) => (otherOut += d.toString()));
     const otherDone = new Promise((resolve) => other.once('close', resolve));
     let r;
+    let others: Promise<number> = Promise.resolve(NaN);
     try {
       await waitUntil(() => otherOut.startsWith('ready'), 'the other program', 20_000);
       await new Promise((resolve) => setTimeout(resolve, WINDOW_MS)); // it holds its half of the window when candlekeep starts
       const { child, done, output } = spawnCandlekeep(['backfill', '--config', cfg]);
+      // What candlekeep shows of the other program while it runs (its metrics endpoint lives as long as the backfill).
+      others = daemonUrl(output).then(async (url) => {
+        await new Promise((resolve) => setTimeout(resolve, 2 * WINDOW_MS)); // past the first window's projection
+        const text = await (await fetch(`${url}/metrics`)).text();
+        return Number(/^candlekeep_venue_weight_others\{venue="binance",limit="REQUEST_WEIGHT",window_seconds="2"\} (\S+)$/m.exec(text)?.[1]);
+      });
       try {
         // About 10 s. A 429 the other program ignores becomes a ban of a minute or more: report it, not a timeout.
         r = await Promise.race([done, new Promise<never>((_, reject) => setTimeout(() => {
@@ -167,6 +174,10 @@ describe('one budget per venue', () => {
     expect(counts[429] ?? 0).toBe(0);
     expect(counts[418] ?? 0).toBe(0);
     expect(theirs.statuses['200']).toBeGreaterThan(100);
+    // the gauge shows it: 300 per window, give or take requests in flight (314-338 measured)
+    const seenOthers = await others;
+    expect(seenOthers).toBeGreaterThan(200);
+    expect(seenOthers).toBeLessThan(420);
     expectComplete(m, dir, from);
   }, 120_000);
 });
