@@ -179,7 +179,8 @@ export class VenueBudget {
         this.f64[b + LAST_LOW] = same ? Math.max(this.f64[b + LAST_LOW]!, low) : low;
         this.f64[b + SEEN_AT] = t;
         this.f64[b + SEEN_BUCKET] = bucket;
-        this.raise(b + LOW_RING, bucket, low);
+        const lowAt = this.bucket(b + LOW_RING, bucket);
+        this.f64[lowAt] = Math.max(this.f64[lowAt]!, low); // readings are >= 0: a fresh bucket takes the first
         if (this.f64[b + FIRST_AT] === 0) {
           this.f64[b + FIRST_LOW] = low;
           this.f64[b + FIRST_AT] = t;
@@ -233,35 +234,34 @@ export class VenueBudget {
 
   /** Weight reserved in buckets that overlap (t - window, t]. */
   private ownSum(i: number, t: number): number {
-    const b = this.base(i) + OWN_RING;
-    const cur = Math.floor(t / this.bucketMs[i]!);
-    let sum = 0;
-    for (let k = cur - BUCKETS; k <= cur; k++) {
-      const slot = mod(k, RING);
-      if (this.f64[b + slot] === k) sum += this.f64[b + RING + slot]!;
-    }
-    return sum;
+    return this.fold(i, OWN_RING, t, (a, v) => a + v);
   }
 
   /** The largest lower bound of others' use read in buckets that overlap (t - window, t]. */
   private lowMax(i: number, t: number): number {
-    const b = this.base(i) + LOW_RING;
-    const cur = Math.floor(t / this.bucketMs[i]!);
-    let max = 0;
-    for (let k = cur - BUCKETS; k <= cur; k++) {
-      const slot = mod(k, RING);
-      if (this.f64[b + slot] === k) max = Math.max(max, this.f64[b + RING + slot]!);
-    }
-    return max;
+    return this.fold(i, LOW_RING, t, Math.max);
   }
 
-  /** Bucket `k` of the ring at `ring` holds at least `v`. */
-  private raise(ring: number, k: number, v: number): void {
+  /** Folds the values of limit `i`'s ring at `ring` over the buckets that overlap (t - window, t], from 0. */
+  private fold(i: number, ring: number, t: number, f: (acc: number, v: number) => number): number {
+    const b = this.base(i) + ring;
+    const cur = Math.floor(t / this.bucketMs[i]!);
+    let acc = 0;
+    for (let k = cur - BUCKETS; k <= cur; k++) {
+      const slot = mod(k, RING);
+      if (this.f64[b + slot] === k) acc = f(acc, this.f64[b + RING + slot]!);
+    }
+    return acc;
+  }
+
+  /** Index of bucket `k`'s value in the ring at `ring` (absolute), reset to 0 when the slot held an older bucket. */
+  private bucket(ring: number, k: number): number {
     const slot = mod(k, RING);
     if (this.f64[ring + slot] !== k) {
       this.f64[ring + slot] = k;
-      this.f64[ring + RING + slot] = v;
-    } else this.f64[ring + RING + slot] = Math.max(this.f64[ring + RING + slot]!, v);
+      this.f64[ring + RING + slot] = 0;
+    }
+    return ring + RING + slot;
   }
 
   /** True while the latest reading of others' use is less than a window old. */
@@ -317,14 +317,8 @@ export class VenueBudget {
   }
 
   private add(i: number, t: number, c: number): void {
-    const b = this.base(i) + OWN_RING;
-    const k = Math.floor(t / this.bucketMs[i]!);
-    const slot = mod(k, RING);
-    if (this.f64[b + slot] !== k) {
-      this.f64[b + slot] = k;
-      this.f64[b + RING + slot] = 0;
-    }
-    this.f64[b + RING + slot] = this.f64[b + RING + slot]! + c;
+    const at = this.bucket(this.base(i) + OWN_RING, Math.floor(t / this.bucketMs[i]!));
+    this.f64[at] = this.f64[at]! + c;
   }
 
   private locked<T>(fn: () => T): T {

@@ -153,13 +153,11 @@ describe('one budget per venue', () => {
         await new Promise((resolve) => setTimeout(resolve, 2 * WINDOW_MS)); // past the first window's projection
         const text = await (await fetch(`${url}/metrics`)).text();
         return Number(/^candlekeep_venue_weight_others\{venue="binance",limit="REQUEST_WEIGHT",window_seconds="2"\} (\S+)$/m.exec(text)?.[1]);
-      });
+      }).catch(() => NaN); // no endpoint or no answer: the assertion below says so
       try {
-        // About 10 s. A 429 the other program ignores becomes a ban of a minute or more: report it, not a timeout.
-        r = await Promise.race([done, new Promise<never>((_, reject) => setTimeout(() => {
-          const tail = output().trim().split('\n').slice(-5).join('\n');
-          reject(new Error(`backfill still running after 60 s; statuses ${JSON.stringify(statuses(m.log))}; daemon log ends:\n${tail}`));
-        }, 60_000))]);
+        // About 10 s. A 429 the other program ignores becomes a ban of a minute or more, and the test times
+        // out: the daemon's last log lines (test/support/report-daemons.ts) then say IP BANNED.
+        r = await done;
       } finally {
         child.kill('SIGKILL');
       }

@@ -16,6 +16,13 @@ function take(b: VenueBudget, w: number): Ticket | number {
   return 'ticket' in r ? r.ticket : r.waitMs;
 }
 
+/** How many requests of weight 2 the budget admits now, one after another, until it says wait. */
+function room(b: VenueBudget): number {
+  let n = 0;
+  while (typeof take(b, 2) === 'object') n++;
+  return n;
+}
+
 describe('VenueBudget', () => {
   it('admits up to the cap per sliding window, then says how long to wait', () => {
     const time = fakeTime();
@@ -81,8 +88,7 @@ describe('VenueBudget', () => {
     const t = take(b, 2) as Ticket;
     // the exchange counted 302: our 2 plus 300 from someone else
     b.observe({ 'x-mbx-used-weight-2s': '302' }, t);
-    let admitted = 1;
-    while (typeof take(b, 2) === 'object') admitted++;
+    const admitted = 1 + room(b);
     expect(admitted * 2 + 300).toBeLessThanOrEqual(540);
     expect(admitted * 2 + 300).toBeGreaterThan(536);
     expect(b.snapshot().limits[0]!.foreign).toBe(300);
@@ -90,8 +96,7 @@ describe('VenueBudget', () => {
     time.advance(W + W / 32);
     expect(b.snapshot().limits[0]!.foreign).toBe(0);
     // ... but admission keeps it (after a pause the other program is probably still there) until an answer says more
-    let after = 0;
-    while (typeof take(b, 2) === 'object') after++;
+    const after = room(b);
     expect(after * 2 + 300).toBeLessThanOrEqual(540);
     expect(after * 2 + 300).toBeGreaterThan(536);
   });
@@ -104,16 +109,11 @@ describe('VenueBudget', () => {
     read(302); // 300 from someone else
     time.advance(W / 4);
     read(204); // they seem to hold 200 now (our 4 counted): their requests are late, their backlog still to come
-    const room = () => {
-      let n = 0;
-      while (typeof take(b, 2) === 'object') n++;
-      return n;
-    };
-    expect(room() * 2 + 4 + 300).toBeLessThanOrEqual(540);
+    expect(room(b) * 2 + 4 + 300).toBeLessThanOrEqual(540);
     // a window of readings at 200 later, 200 is what they hold
     time.advance(W + W / 32);
     read(202);
-    expect(room() * 2 + 2 + 200).toBeGreaterThan(536);
+    expect(room(b) * 2 + 2 + 200).toBeGreaterThan(536);
   });
 
   it('with a stale reading that leaves no room, one request goes to read the header again, then the fresh reading rules', () => {
@@ -128,8 +128,7 @@ describe('VenueBudget', () => {
     expect(typeof probe).toBe('object');
     expect(typeof take(b, 2)).toBe('number'); // one probe at a time
     b.observe({ 'x-mbx-used-weight-2s': '102' }, probe as Ticket); // the other program slowed down
-    let admitted = 1;
-    while (typeof take(b, 2) === 'object') admitted++;
+    const admitted = 1 + room(b);
     expect(admitted * 2 + 100).toBeGreaterThan(536);
     expect(admitted * 2 + 100).toBeLessThanOrEqual(540);
   });
@@ -143,8 +142,7 @@ describe('VenueBudget', () => {
     for (const t of tickets.reverse()) b.observe({ 'x-mbx-used-weight-2s': '32' }, t);
     // the upper reading is 30 (the first ticket's view), but nothing grew: no projection on top of it
     expect(b.snapshot().limits[0]!.foreign).toBe(30);
-    let admitted = 16;
-    while (typeof take(b, 2) === 'object') admitted++;
+    const admitted = 16 + room(b);
     expect(admitted * 2).toBe(510);
   });
 
