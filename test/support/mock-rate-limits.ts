@@ -96,6 +96,8 @@ const MAX_BAN_MS = 3 * 86_400_000;
 export class MockRateLimits {
   readonly limits: RateLimitDecl[];
   readonly pathLimits: PathLimitDecl[];
+  /** The declared limits, then the path limits: the order of each IP's logs. */
+  private readonly all: Array<RateLimitDecl | PathLimitDecl>;
   private readonly mode: 'sliding' | 'fixed';
   private readonly banBaseMs: number;
   private readonly graceMs: number;
@@ -106,6 +108,7 @@ export class MockRateLimits {
   constructor(o: RateLimitOptions = {}) {
     this.limits = o.limits ?? BINANCE_SPOT_LIMITS;
     this.pathLimits = o.pathLimits ?? [];
+    this.all = [...this.limits, ...this.pathLimits];
     this.mode = o.windowMode ?? 'sliding';
     this.banBaseMs = o.banBaseMs ?? 120_000;
     this.graceMs = o.inFlightGraceMs ?? 100;
@@ -136,7 +139,7 @@ export class MockRateLimits {
       return { kind: '418', retryAfterS: Math.ceil(forced.banMs / 1000), bannedUntil: s.bannedUntil };
     }
     // The declared limits count every request; a path limit only its path's.
-    const counting = [...this.limits, ...this.pathLimits].flatMap((l, i) => ('path' in l && l.path !== path ? [] : [{ l, log: s.logs[i]!, cost: l.rateLimitType === 'REQUEST_WEIGHT' ? weight : 1 }]));
+    const counting = this.all.flatMap((l, i) => ('path' in l && l.path !== path ? [] : [{ l, log: s.logs[i]!, cost: l.rateLimitType === 'REQUEST_WEIGHT' ? weight : 1 }]));
     let wait = 0;
     for (const { l, log, cost } of counting) wait = Math.max(wait, this.waitFor(log, l, t, cost));
     if (wait > 0) {
@@ -206,7 +209,7 @@ export class MockRateLimits {
   private state(ip: string): IpState {
     let s = this.ips.get(ip);
     if (!s) {
-      s = { logs: [...this.limits, ...this.pathLimits].map(() => new WindowLog()), noSendUntil: 0, lastTooMany: -Infinity, bannedUntil: 0, offences: 0 };
+      s = { logs: this.all.map(() => new WindowLog()), noSendUntil: 0, lastTooMany: -Infinity, bannedUntil: 0, offences: 0 };
       this.ips.set(ip, s);
     }
     return s;
