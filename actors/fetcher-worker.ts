@@ -6,6 +6,7 @@ import type { ResponseHeaders } from '../src/http/headers.js';
 import { toWireError, type WireError } from '../src/errors.js';
 import type { HttpSettings } from '../src/http/exchange-http.js';
 import { setFlagsFromString } from 'node:v8';
+import { prepareKlineScanner } from '../src/venues/binance/kline-scan.js';
 import { httpFor, runFetcher, type FetcherResult, type FetcherTask } from './fetcher.js';
 
 // undici's HTTP/1.1 parser (llhttp) is WebAssembly, compiled at the thread's
@@ -14,7 +15,9 @@ import { httpFor, runFetcher, type FetcherResult, type FetcherTask } from './fet
 // is small (the headers, then counting body bytes), so the Liftoff code is
 // kept. Set here, once the thread has booted: a V8 flag changed before a
 // thread starts makes V8 refuse Node's built-in code cache for it (about 50
-// ms more to boot). Flags are process-wide, and nothing else uses WebAssembly.
+// ms more to boot). Flags are process-wide: the klines scanner, also
+// WebAssembly but all work, is compiled with TurboFan first.
+prepareKlineScanner();
 setFlagsFromString('--liftoff-only');
 
 export interface GetTask {

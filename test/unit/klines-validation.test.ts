@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { scanKlines } from '../../src/venues/binance/kline-scan.js';
+import { assembleKlineScan, renderWasmModule, WASM_MODULE_FILE } from '../../src/venues/binance/write-kline-scan-wasm.js';
 import { validateKlineBytes, validateKlines } from '../../src/venues/binance/klines.js';
 import { geometry, sliceAt } from '../../src/slices.js';
 import { CsvCandles } from '../support/csv-candles.js';
@@ -91,4 +93,34 @@ describe('the byte scanner (hot path)', () => {
     expect(scanKlines(Buffer.from(JSON.stringify(ohlc)), ctx)).toBeNull();
     expect(() => validateKlineBytes(Buffer.from(JSON.stringify(ohlc)), ctx)).toThrow(/ohlc/);
   });
+
+  it('grows its memory for a large body and reads the next, smaller one right', () => {
+    const big = geometry({ venue: 'binance', endpoint: 'klines', symbol: 'BTCUSDT', interval: '1m' }, Date.UTC(2023, 0, 1), null, 5000);
+    const s = sliceAt(big, 0)!;
+    const served = new SyntheticCandles(5).rows({ symbol: 'BTCUSDT', listedAt: Date.UTC(2020, 0, 1) }, '1m', s.startMs, s.endMs, 5000) as unknown[][];
+    const withGaps = served.filter((_, i) => i % 997 !== 3); // 5 more gaps across the 850 KB body
+    const c = { slice: s, interval: '1m' as const, exchangeNow: s.endMs + 5000 };
+    const facts = scanKlines(Buffer.from(JSON.stringify(withGaps)), c);
+    expect(facts).toEqual(validateKlines(withGaps, c));
+    expect(facts!.rows).toBe(withGaps.length);
+    for (let i = 3; i < served.length; i += 997) {
+      const removed = served[i]![0] as number;
+      expect(facts!.gaps.some(([a, b]) => a <= removed && removed < b)).toBe(true);
+    }
+    expect(scanKlines(Buffer.from(JSON.stringify(rows())), ctx)).toEqual(validateKlines(rows(), ctx));
+  });
+
+  it('leaves calendar intervals (1w, 1M) to the general path', () => {
+    const wg = geometry({ venue: 'binance', endpoint: 'klines', symbol: 'BTCUSDT', interval: '1w' }, Date.UTC(2023, 0, 2), null, 10);
+    const s = sliceAt(wg, 0)!;
+    const weeks = new SyntheticCandles(7).rows({ symbol: 'BTCUSDT', listedAt: Date.UTC(2020, 0, 1) }, '1w', s.startMs, s.endMs, 10) as unknown[][];
+    const c = { slice: s, interval: '1w' as const, exchangeNow: s.endMs + 5000 };
+    expect(scanKlines(Buffer.from(JSON.stringify(weeks)), c)).toBeNull();
+    expect(validateKlineBytes(Buffer.from(JSON.stringify(weeks)), c)).toEqual(validateKlines(weeks, c));
+  });
+
+  it('runs the module assembled from kline-scan.wat (npm run wasm)', async () => {
+    expect(readFileSync(WASM_MODULE_FILE, 'utf8')).toBe(renderWasmModule(await assembleKlineScan()));
+  });
 });
+
