@@ -3,9 +3,10 @@
 // the reply arrives, LMDB holds its own copy, so reusing the buffer cannot
 // change what was stored.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Packr } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManifestWriter } from '../../actors/manifest-writer.js';
-import { decodeRawPayload, encodePayload, reusePayloadBuffer } from '../../src/payload.js';
+import { decodeRawPayload, encodePayload, metaSize, reusePayloadBuffer, writeMeta } from '../../src/payload.js';
 import type { FetcherMessage, MainMessage } from '../../src/protocol.js';
 import { geometry, sliceAt, streamName } from '../../src/slices.js';
 import { ManifestStore } from '../../storage/manifest-store.js';
@@ -69,3 +70,27 @@ describe('payload buffers', () => {
     }
   });
 });
+
+describe('payload meta', () => {
+  const packr = new Packr({ useRecords: false, moreTypes: true });
+  const base = { url: 'http://127.0.0.1:8080/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=1704067200000&endTime=1704127199999&limit=1000', key: 'binance/klines/BTCUSDT/1m/1704067200000', fetchedAt: 1_763_781_234_567, serverTime: 1_763_781_234_601.25, httpStatus: 200 };
+  const cases = [
+    base,
+    { ...base, url: 'http://h/x', key: 'k', fetchedAt: 0, serverTime: 127, httpStatus: 128 },
+    { ...base, url: `http://h/${'u'.repeat(300)}`, key: `${'k'.repeat(31)}`, serverTime: 65_535, httpStatus: 65_536 },
+    { ...base, url: `http://h/${'é'.repeat(40_000)}`, key: `${'k'.repeat(32)}`, serverTime: -1, httpStatus: 4_294_967_295 },
+    { ...base, fetchedAt: 4_294_967_296, serverTime: 0.5, httpStatus: 255 },
+    { ...base, fetchedAt: -33, serverTime: -129, httpStatus: -32_769 },
+    { ...base, fetchedAt: -2_147_483_648, serverTime: -2_147_483_649, httpStatus: -32 },
+  ];
+  it('is written byte for byte as msgpackr writes it, and read back by decodeRawPayload', () => {
+    for (const meta of cases) {
+      const out = Buffer.alloc(metaSize(meta) + 8);
+      expect(writeMeta(meta, out, 8)).toBe(out.length);
+      expect(out.subarray(8)).toEqual(Buffer.from(packr.pack(meta)));
+      const { bytes } = encodePayload(meta, [Buffer.from('[]')], 2);
+      expect(decodeRawPayload(bytes)).toEqual({ meta, body: new Uint8Array(Buffer.from('[]')) });
+    }
+  });
+});
+
