@@ -79,28 +79,26 @@ function metaValueSize(v: string | number): number {
   return 9;
 }
 
+/** A msgpack type byte and a big-endian length or value of `size` bytes (0: none; the value is in the type byte). */
+function typed(out: Buffer, at: number, type: number, size: 0 | 1 | 2 | 4, n: number): number {
+  out[at++] = type;
+  if (size === 1) out[at] = n & 0xff;
+  else if (size === 2) out.writeUInt16BE(n & 0xffff, at);
+  else if (size === 4) out.writeUInt32BE(n >>> 0, at);
+  return at + size;
+}
+
 function writeMetaValue(v: string | number, out: Buffer, at: number): number {
   if (typeof v === 'string') {
     const n = Buffer.byteLength(v);
-    if (n < 32) out[at++] = 0xa0 | n;
-    else if (n < 0x100) (out[at++] = 0xd9), (out[at++] = n);
-    else if (n < 0x10000) (out[at++] = 0xda), out.writeUInt16BE(n, at), (at += 2);
-    else (out[at++] = 0xdb), out.writeUInt32BE(n, at), (at += 4);
+    at = n < 32 ? typed(out, at, 0xa0 | n, 0, n) : n < 0x100 ? typed(out, at, 0xd9, 1, n) : n < 0x10000 ? typed(out, at, 0xda, 2, n) : typed(out, at, 0xdb, 4, n);
     return at + out.write(v, at, 'utf8');
   }
   if (Number.isInteger(v) && v >= 0 && v < 0x1_0000_0000) {
-    if (v < 0x80) out[at++] = v;
-    else if (v < 0x100) (out[at++] = 0xcc), (out[at++] = v);
-    else if (v < 0x10000) (out[at++] = 0xcd), out.writeUInt16BE(v, at), (at += 2);
-    else (out[at++] = 0xce), out.writeUInt32BE(v, at), (at += 4);
-    return at;
+    return v < 0x80 ? typed(out, at, v, 0, v) : v < 0x100 ? typed(out, at, 0xcc, 1, v) : v < 0x10000 ? typed(out, at, 0xcd, 2, v) : typed(out, at, 0xce, 4, v);
   }
   if (Number.isInteger(v) && v < 0 && v >= -0x8000_0000) {
-    if (v >= -0x20) out[at++] = v & 0xff;
-    else if (v >= -0x80) (out[at++] = 0xd0), out.writeInt8(v, at++);
-    else if (v >= -0x8000) (out[at++] = 0xd1), out.writeInt16BE(v, at), (at += 2);
-    else (out[at++] = 0xd2), out.writeInt32BE(v, at), (at += 4);
-    return at;
+    return v >= -0x20 ? typed(out, at, v & 0xff, 0, v) : v >= -0x80 ? typed(out, at, 0xd0, 1, v) : v >= -0x8000 ? typed(out, at, 0xd1, 2, v) : typed(out, at, 0xd2, 4, v);
   }
   out[at++] = 0xcb;
   out.writeDoubleBE(v, at);

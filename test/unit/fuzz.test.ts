@@ -124,7 +124,7 @@ describe('exchange response fuzz', () => {
   });
 
   it(`the byte scanner and JSON.parse + validateKlines agree on ${FUZZ_RUNS} bodies`, () => {
-    const numberish = fc.constantFrom('100.00000000', '99.5', '1', '0.1', '00.1', '1.', '.5', '1e5', '-1', '100.00000001', ' 1', '');
+    const numberish = fc.constantFrom('100.00000000', '99.5', '1', '0.1', '00.1', '1.', '.5', '1e5', '-1', '100.00000001', ' 1', '', '999999999999999', '9999999999999999', '0.00000000000001', '0.000000000000001', '1.0.0', '1\\u0030');
     const rows = fc.array(fc.tuple(fc.integer({ min: -2, max: 105 }), numberish, fc.constantFrom(0, 1, -1, 60_000)), { maxLength: 12 }).map((rs) =>
       rs.map(([i, p, closeSkew]) => {
         const r = row(i, p);
