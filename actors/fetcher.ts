@@ -10,10 +10,11 @@ import { ExchangeClock } from '../src/exchange-clock.js';
 import { ExchangeHttp, type HttpSettings } from '../src/http/exchange-http.js';
 import { headerValue } from '../src/http/headers.js';
 import { finality } from '../src/finality.js';
-import { encodePayload } from '../src/payload.js';
+import { encodePackedPayload, encodePayload } from '../src/payload.js';
 import type { PayloadMeta, PlannedSlice } from '../src/protocol.js';
 import type { StreamGeometry } from '../src/slices.js';
 import { venueByName } from '../src/venues/index.js';
+import type { RowFacts, ValidationContext } from '../src/venues/venue.js';
 import { VenueBudget, type SharedBudget, type StopReason, type Ticket } from './rate-limiter.js';
 import { Semaphore } from './semaphore.js';
 import { backoffMs } from './backoff.js';
@@ -217,9 +218,7 @@ class Fetcher {
       const exchangeNow = this.exchange.atResponse(res.receivedAt, headerValue(res.headers, 'date'));
       if (res.status !== 200) throw this.venue.classify(res.status, res.headers, res.body.toString('utf8'));
       const meta: PayloadMeta = { url, key: slice.key, fetchedAt, serverTime: exchangeNow, httpStatus: res.status };
-      // The body is copied once, from the socket's chunks into the payload that is stored; validation reads it there.
-      const { bytes: payload, body } = encodePayload(meta, res.chunks, res.size);
-      const facts = this.endpoint.validate(body, { slice, interval: stream.interval, exchangeNow });
+      const { payload, facts } = this.stored(meta, res.chunks, res.size, { slice, interval: stream.interval, exchangeNow });
       observe(null, null, exchangeNow);
       const { status: sliceStatus, nextDueAt } = finality(slice.endMs, facts, exchangeNow, stream.interval, settings.settleMs, this.endpoint.tailGraceMs);
       await this.uncommitted.acquire();
@@ -244,6 +243,20 @@ class Fetcher {
       observe(e.code, e.code === 'CK_ERR_VALIDATION' ? e.message.split(':')[0]! : null, status === 0 ? 0 : this.exchange.now());
       await this.failed(slice, err);
     }
+  }
+
+  /**
+   * What is stored for a 200 answer, and its facts: the endpoint's hot path
+   * validates and packs in one pass when it has one and the body is the
+   * usual answer; otherwise the body as received (copied once, from the
+   * socket's chunks into the payload) and `validate` on it, which throws
+   * when the body is not valid.
+   */
+  private stored(meta: PayloadMeta, chunks: readonly Uint8Array[], size: number, ctx: ValidationContext): { payload: Uint8Array; facts: RowFacts } {
+    const fast = this.endpoint.scanAndPack?.(chunks, size, ctx);
+    if (fast) return { payload: encodePackedPayload(meta, fast.packed), facts: fast.facts };
+    const { bytes, body } = encodePayload(meta, chunks, size);
+    return { payload: bytes, facts: this.endpoint.validate(body, ctx) };
   }
 
   private afterCommit(): void {

@@ -1,22 +1,29 @@
-// How a fetched response is stored: the body exactly as the exchange sent it,
-// after a small header with its URL key, fetch time and the exchange's time.
+// How a fetched response is stored: the body exactly as the exchange sent it
+// (or packed losslessly), after a small header with its URL key, fetch time
+// and the exchange's time.
 //
 //   'CKP1' | u32 LE length of meta | msgpack(meta) | body bytes
+//   'CKP2' | u32 LE length of meta | msgpack(meta) | packed klines body
 //
-// Built in the worker in ONE buffer (the body is copied once, straight from
-// the socket's chunks), transferred to the main thread without a copy and
-// written to LMDB as is. Readers parse the body only when they need rows.
+// CKP2: a Binance klines body the scanner accepted, packed by it to about
+// 45% (src/venues/binance/kline-scan.wat says how); decoding gives back the
+// body byte for byte. Any other body is stored as received (CKP1).
+//
+// Built in the worker in ONE buffer, transferred to the main thread without a
+// copy and written to LMDB as is. Readers parse the body only when they need rows.
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { Packr } from 'msgpackr';
 import type { PayloadMeta } from './protocol.js';
+import { unpackKlineBody } from './venues/binance/kline-scan.js';
 
 const MAGIC = 0x31504b43; // 'CKP1' little-endian
+const MAGIC_PACKED = 0x32504b43; // 'CKP2'
 const packr = new Packr({ useRecords: false, moreTypes: true });
 
 export interface RawPayload {
   meta: PayloadMeta;
-  /** The response body as received (a view into the payload bytes). */
+  /** The response body as received (a view into the payload bytes, or the unpacked body of a CKP2 payload). */
   body: Uint8Array;
 }
 
@@ -124,32 +131,46 @@ export function writeMeta(meta: PayloadMeta, out: Buffer, at: number): number {
   return at;
 }
 
+/** A payload buffer with its header written; `at` is where the body goes. */
+function payloadWith(magic: number, meta: PayloadMeta, bodySize: number): { out: Buffer; at: number } {
+  const m = metaSize(meta);
+  const total = 8 + m + bodySize;
+  const out = Buffer.from(takeBuffer(total), 0, total);
+  out.writeUInt32LE(magic, 0);
+  out.writeUInt32LE(m, 4);
+  return { out, at: writeMeta(meta, out, 8) };
+}
+
 /** One transferable buffer holding the header and the body's chunks; `bytes` views the payload, `body` its tail. */
 export function encodePayload(meta: PayloadMeta, chunks: readonly Uint8Array[], size: number): RawPayload & { bytes: Uint8Array } {
-  const m = metaSize(meta);
-  const total = 8 + m + size;
-  const out = Buffer.from(takeBuffer(total), 0, total);
-  out.writeUInt32LE(MAGIC, 0);
-  out.writeUInt32LE(m, 4);
-  const bodyStart = writeMeta(meta, out, 8);
-  const bytes = new Uint8Array(out.buffer, 0, total);
+  const { out, at: bodyStart } = payloadWith(MAGIC, meta, size);
   let at = bodyStart;
   for (const c of chunks) {
-    bytes.set(c, at);
+    out.set(c, at);
     at += c.length;
   }
+  const bytes = new Uint8Array(out.buffer, 0, out.length);
   return { meta, body: bytes.subarray(bodyStart), bytes };
+}
+
+/** One transferable buffer holding the header and a klines body the scanner packed (CKP2). */
+export function encodePackedPayload(meta: PayloadMeta, packed: Uint8Array): Uint8Array {
+  const { out, at } = payloadWith(MAGIC_PACKED, meta, packed.length);
+  out.set(packed, at);
+  return new Uint8Array(out.buffer, 0, out.length);
 }
 
 export function decodeRawPayload(bytes: Uint8Array): RawPayload {
   if (bytes.length < 8) throw new Error('payload shorter than its header');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) !== MAGIC) throw new Error('payload does not start with CKP1');
+  const magic = view.getUint32(0, true);
+  if (magic !== MAGIC && magic !== MAGIC_PACKED) throw new Error('payload does not start with CKP1 or CKP2');
   const metaLength = view.getUint32(4, true);
   if (8 + metaLength > bytes.length) throw new Error('payload header longer than the payload');
   const meta = packr.unpack(bytes.subarray(8, 8 + metaLength)) as PayloadMeta;
   if (!meta || typeof meta !== 'object' || typeof meta.key !== 'string') throw new Error('payload meta is not { url, key, ... }');
-  return { meta, body: bytes.subarray(8 + metaLength) };
+  const body = bytes.subarray(8 + metaLength);
+  return { meta, body: magic === MAGIC_PACKED ? unpackKlineBody(body) : body };
 }
 
 export function bodyText(body: Uint8Array): string {

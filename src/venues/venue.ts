@@ -75,6 +75,13 @@ export interface EndpointDef {
   url(baseUrl: string, symbol: string, interval: Interval, slice: SliceSpec): string;
   /** Validate a 200 body from its bytes; throws CkError(CK_ERR_VALIDATION | CK_ERR_RESPONSE_MALFORMED). */
   validate(body: Uint8Array, ctx: ValidationContext): RowFacts;
+  /**
+   * The hot path, when the endpoint has one (Binance klines): validates the
+   * body from its chunks and packs it for storage (src/payload.ts, CKP2) in
+   * one pass. Null: not the usual answer; the body is stored as received and
+   * `validate` decides. `packed` is only valid until the next call.
+   */
+  scanAndPack?(chunks: readonly Uint8Array[], size: number, ctx: ValidationContext): { facts: RowFacts; packed: Uint8Array } | null;
 }
 
 export interface VenueDef {

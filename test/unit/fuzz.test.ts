@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
 import { CkError } from '../../src/errors.js';
 import { ExchangeHttp } from '../../src/http/exchange-http.js';
+import { scanAndPackKlines, unpackKlineBody } from '../../src/venues/binance/kline-scan.js';
 import { validateKlineBytes, validateKlines } from '../../src/venues/binance/klines.js';
 import { VENUES } from '../../src/venues/index.js';
 import type { SliceSpec } from '../../src/slices.js';
@@ -132,12 +133,21 @@ describe('exchange response fuzz', () => {
         return r;
       }));
     const spacing = fc.constantFrom('', ' ', '\n');
+    const accepted = { packed: 0 };
     fc.assert(fc.property(rows, spacing, (rs, ws) => {
       const text = ws ? JSON.stringify(rs, null, ws === '\n' ? 1 : undefined).replaceAll(',', `,${ws}`) : JSON.stringify(rs);
       const fast = outcome(() => validateKlineBytes(Buffer.from(text), ctx));
       const slow = outcome(() => validateKlines(JSON.parse(text), ctx));
       expect(fast).toEqual(slow);
+      // What the hot path accepts, it stores packed: unpacking gives the body back byte for byte.
+      const packed = scanAndPackKlines([Buffer.from(text)], Buffer.byteLength(text), ctx);
+      if (packed) {
+        expect({ ok: packed.facts }).toEqual(slow);
+        expect(unpackKlineBody(packed.packed).toString()).toBe(text);
+        accepted.packed++;
+      }
     }), { numRuns: FUZZ_RUNS, seed: 11 });
+    expect(accepted.packed).toBeGreaterThan(0);
   });
 
   it('deep nesting, NaN strings and huge numbers are refused without a crash', () => {

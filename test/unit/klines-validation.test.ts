@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { scanKlines } from '../../src/venues/binance/kline-scan.js';
+import { scanAndPackKlines, scanKlines, unpackKlineBody } from '../../src/venues/binance/kline-scan.js';
 import { assembleKlineScan, renderWasmModule, WASM_MODULE_FILE } from '../../src/venues/binance/write-kline-scan-wasm.js';
 import { validateKlineBytes, validateKlines } from '../../src/venues/binance/klines.js';
 import { geometry, sliceAt } from '../../src/slices.js';
@@ -121,6 +121,31 @@ describe('the byte scanner (hot path)', () => {
 
   it('runs the module assembled from kline-scan.wat (npm run wasm)', async () => {
     expect(readFileSync(WASM_MODULE_FILE, 'utf8')).toBe(renderWasmModule(await assembleKlineScan()));
+  });
+
+  it('packs the bodies it accepts to half and unpacks them byte for byte', () => {
+    const rg = geometry({ venue: 'binance', endpoint: 'klines', symbol: 'AVAXUSDT', interval: '1m' }, Date.UTC(2024, 1, 1), null, 1000);
+    const s = sliceAt(rg, 3)!;
+    const served = archive.rows('1m', s.startMs, s.endMs, 1000);
+    const c = { slice: s, interval: '1m' as const, exchangeNow: s.endMs + 5000 };
+    for (const body of [served, served.filter((_, i) => i % 7 !== 0), served.slice(0, 1), []]) {
+      const text = Buffer.from(JSON.stringify(body));
+      const half = text.length >> 1; // split across chunks as a socket would
+      const r = scanAndPackKlines([text.subarray(0, half), text.subarray(half)], text.length, c);
+      expect(r).not.toBeNull();
+      expect(r!.facts).toEqual(validateKlines(body, c));
+      expect(r!.packed.length).toBe(4 + Math.ceil(text.length / 2)); // its length, then 4 bits a character
+      expect(unpackKlineBody(r!.packed).equals(text)).toBe(true);
+    }
+  });
+
+  it('unpacks 4-bit codes to their characters, and refuses a packed form shorter or longer than its length says', () => {
+    expect(unpackKlineBody(new Uint8Array([3, 0, 0, 0, 0xdb, 0x0c])).toString()).toBe('[],');
+    expect(unpackKlineBody(new Uint8Array([10, 0, 0, 0, 0x10, 0x32, 0x54, 0x76, 0x98])).toString()).toBe('0123456789');
+    expect(unpackKlineBody(new Uint8Array([2, 0, 0, 0, 0xea])).toString()).toBe('".');
+    expect(() => unpackKlineBody(new Uint8Array([1, 2]))).toThrow(/damaged/);
+    expect(() => unpackKlineBody(new Uint8Array([5, 0, 0, 0, 0x11, 0x11]))).toThrow(/damaged/);
+    expect(() => unpackKlineBody(new Uint8Array([1, 0, 0, 0, 0x11, 0x11]))).toThrow(/damaged/);
   });
 });
 

@@ -5,7 +5,7 @@ import { CkError } from '../../errors.js';
 import { addIntervals, isAligned, type Interval } from '../../intervals.js';
 import type { SliceSpec } from '../../slices.js';
 import { parseJsonBody, type EndpointDef, type RowFacts, type RowModel, type ValidationContext } from '../venue.js';
-import { scanKlines } from './kline-scan.js';
+import { scanAndPackKlines, scanKlines } from './kline-scan.js';
 
 const DECIMAL = /^\d+(?:\.\d+)?$/;
 const STRING_FIELDS = [1, 2, 3, 4, 5, 7, 9, 10, 11] as const;
@@ -96,5 +96,6 @@ export function klinesEndpoint(name: string, path: string, shape: KlinesShape): 
     url: (baseUrl: string, symbol: string, interval: Interval, slice: SliceSpec) =>
       `${baseUrl}${path}?symbol=${symbol}&interval=${interval}&startTime=${slice.startMs}&endTime=${slice.endMs}&limit=${slice.limit}`,
     validate: validateKlineBytes,
+    scanAndPack: scanAndPackKlines,
   };
 }

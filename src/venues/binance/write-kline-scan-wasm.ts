@@ -10,7 +10,7 @@ export const WASM_MODULE_FILE = fileURLToPath(new URL('../../../src/venues/binan
 
 export async function assembleKlineScan(): Promise<Uint8Array> {
   const w = await wabt();
-  const m = w.parseWat('kline-scan.wat', readFileSync(WAT_FILE, 'utf8'));
+  const m = w.parseWat('kline-scan.wat', readFileSync(WAT_FILE, 'utf8'), { simd: true });
   try {
     m.validate();
     return m.toBinary({}).buffer;
