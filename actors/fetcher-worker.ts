@@ -16,7 +16,9 @@ import { httpFor, runFetcher, type FetcherResult, type FetcherTask } from './fet
 // kept. Set here, once the thread has booted: a V8 flag changed before a
 // thread starts makes V8 refuse Node's built-in code cache for it (about 50
 // ms more to boot). Flags are process-wide: the klines scanner, also
-// WebAssembly but all work, is compiled with TurboFan first.
+// WebAssembly but all work, is compiled with TurboFan first (clearing the
+// flag another thread may have set for that moment; a thread compiling
+// undici's parser in that moment gets TurboFan code for it, once).
 prepareKlineScanner();
 setFlagsFromString('--liftoff-only');
 

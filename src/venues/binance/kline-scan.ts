@@ -61,13 +61,15 @@ let scanner: Scanner | null = null;
 /**
  * Compiles the scanner with TurboFan, now: V8 flags are process-wide, so
  * Liftoff and lazy compilation are switched off for this one compile and
- * back on after it. A worker thread calls this before it sets
- * `--liftoff-only` for undici's parser (actors/fetcher-worker.ts); anywhere
- * else the first scan calls it.
+ * back on after it, and `--liftoff-only` (which another worker thread may
+ * have set) is cleared. A worker thread calls this first, then sets
+ * `--liftoff-only` for undici's parser (actors/fetcher-worker.ts);
+ * anywhere else the first scan calls it.
  */
 export function prepareKlineScanner(): void {
   if (scanner) return;
   const wasm = Buffer.from(KLINE_SCAN_WASM, 'base64');
+  setFlagsFromString('--no-liftoff-only');
   setFlagsFromString('--no-liftoff');
   setFlagsFromString('--no-wasm-lazy-compilation');
   let module: object;
