@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { Packr } from 'msgpackr';
 import type { PayloadMeta } from './protocol.js';
-import { unpackKlineBody } from './venues/binance/kline-scan.js';
+import { packedLengthMatches, unpackKlineBody } from './venues/binance/kline-scan.js';
 
 const MAGIC = 0x31504b43; // 'CKP1' little-endian
 const MAGIC_PACKED = 0x32504b43; // 'CKP2'
@@ -23,8 +23,10 @@ const packr = new Packr({ useRecords: false, moreTypes: true });
 
 export interface RawPayload {
   meta: PayloadMeta;
-  /** The response body as received (a view into the payload bytes, or the unpacked body of a CKP2 payload). */
-  body: Uint8Array;
+  /** The response body as received (a view into the payload bytes; for CKP2, unpacked when first read). */
+  readonly body: Uint8Array;
+  /** CKP2: the packed body as stored (readers that can use it skip unpacking, e.g. CSV export). */
+  packed?: Uint8Array;
 }
 
 /**
@@ -169,8 +171,17 @@ export function decodeRawPayload(bytes: Uint8Array): RawPayload {
   if (8 + metaLength > bytes.length) throw new Error('payload header longer than the payload');
   const meta = packr.unpack(bytes.subarray(8, 8 + metaLength)) as PayloadMeta;
   if (!meta || typeof meta !== 'object' || typeof meta.key !== 'string') throw new Error('payload meta is not { url, key, ... }');
-  const body = bytes.subarray(8 + metaLength);
-  return { meta, body: magic === MAGIC_PACKED ? unpackKlineBody(body) : body };
+  const rest = bytes.subarray(8 + metaLength);
+  if (magic === MAGIC) return { meta, body: rest };
+  if (!packedLengthMatches(rest)) throw new Error('packed klines body is damaged');
+  let body: Uint8Array | null = null;
+  return {
+    meta,
+    packed: rest,
+    get body() {
+      return (body ??= unpackKlineBody(rest));
+    },
+  };
 }
 
 export function bodyText(body: Uint8Array): string {

@@ -9,6 +9,7 @@ import { VENUES } from '../../src/venues/index.js';
 import type { RowModel } from '../../src/venues/venue.js';
 import type { ManifestStore } from '../manifest-store.js';
 import { bodyText } from '../../src/payload.js';
+import { packedKlinesToCsv } from '../../src/venues/binance/kline-scan.js';
 import { knownEmptyRanges, rawSlices, type GapRange, type KlineRow, type StoredStreamInfo } from '../stream-reader.js';
 import { openSink, type ExportFormat } from './sinks.js';
 
@@ -63,7 +64,7 @@ export async function exportStream(store: ManifestStore, s: StoredStreamInfo, pa
       // Fast path: a whole final slice with no gap inside, written from the body's text (CSV only).
       const whole = record.status === 'ok' && record.gaps.length === 0 && record.rows > 0 && record.startMs >= o.fromMs && record.endMs < o.toMs;
       if (whole && o.format === 'csv' && o.gaps === 'report' && sink.writeRaw) {
-        const csv = compactRowsToCsv(payload.body);
+        const csv = payload.packed ? packedKlinesToCsv(payload.packed) : compactRowsToCsv(payload.body);
         if (csv) {
           gapTo(record.firstOpen!);
           sink.writeRaw(csv);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { scanAndPackKlines, scanKlines, unpackKlineBody } from '../../src/venues/binance/kline-scan.js';
+import { packedKlinesToCsv, scanAndPackKlines, scanKlines, unpackKlineBody } from '../../src/venues/binance/kline-scan.js';
+import { compactRowsToCsv } from '../../storage/export/export.js';
 import { assembleKlineScan, renderWasmModule, WASM_MODULE_FILE } from '../../src/venues/binance/write-kline-scan-wasm.js';
 import { validateKlineBytes, validateKlines } from '../../src/venues/binance/klines.js';
 import { geometry, sliceAt } from '../../src/slices.js';
@@ -123,7 +124,7 @@ describe('the byte scanner (hot path)', () => {
     expect(readFileSync(WASM_MODULE_FILE, 'utf8')).toBe(renderWasmModule(await assembleKlineScan()));
   });
 
-  it('packs the bodies it accepts to half and unpacks them byte for byte', () => {
+  it('packs the bodies it accepts to half, unpacks them byte for byte and writes their CSV from the packed form', () => {
     const rg = geometry({ venue: 'binance', endpoint: 'klines', symbol: 'AVAXUSDT', interval: '1m' }, Date.UTC(2024, 1, 1), null, 1000);
     const s = sliceAt(rg, 3)!;
     const served = archive.rows('1m', s.startMs, s.endMs, 1000);
@@ -135,8 +136,13 @@ describe('the byte scanner (hot path)', () => {
       expect(r).not.toBeNull();
       expect(r!.facts).toEqual(validateKlines(body, c));
       expect(r!.packed.length).toBe(4 + Math.ceil(text.length / 2)); // its length, then 4 bits a character
-      expect(unpackKlineBody(r!.packed).equals(text)).toBe(true);
+      const packed = Buffer.from(r!.packed); // a view the next call overwrites
+      expect(unpackKlineBody(packed).equals(text)).toBe(true);
+      // CSV export straight from the packed form: the same lines as from the body (none for `[]`).
+      expect(packedKlinesToCsv(packed)).toEqual(compactRowsToCsv(text));
     }
+    expect(packedKlinesToCsv(scanAndPackKlines([Buffer.from(JSON.stringify(served))], Buffer.byteLength(JSON.stringify(served)), c)!.packed)!.toString())
+      .toBe(served.map((row) => `${row.join(',')}\n`).join(''));
   });
 
   it('unpacks 4-bit codes to their characters, and refuses a packed form shorter or longer than its length says', () => {

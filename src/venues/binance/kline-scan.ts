@@ -39,6 +39,7 @@ interface ScanExports {
   scan(len: number, sliceStart: number, sliceEnd: number, step: number, exchangeNow: number): number;
   pack(len: number, out: number): number;
   unpack(at: number, len: number, out: number): number;
+  csv(at: number, len: number, out: number): number;
   rows: Global;
   firstOpen: Global;
   lastOpen: Global;
@@ -156,14 +157,40 @@ export function scanAndPackKlines(chunks: readonly Uint8Array[], size: number, c
   return { facts, packed: s.bytes.subarray(out, out + s.x.pack(size, out)) };
 }
 
-/** A body packed by the scanner, back byte for byte (a new buffer); throws when `packed` is not one. */
-export function unpackKlineBody(packed: Uint8Array): Buffer {
+/** Unpacks into the module's memory: where the body is and its length; throws when `packed` is not a packed body. */
+function unpackInPlace(packed: Uint8Array): { s: Scanner; at: number; len: number } {
   prepareKlineScanner();
   const s = scanner!;
-  const out = after(packed.length);
-  roomFor(s, out + 2 * packed.length + 16);
+  const at = after(packed.length);
+  roomFor(s, at + 4 * packed.length + 32); // the body, then room for its CSV
   s.bytes.set(packed, BODY);
-  const n = s.x.unpack(BODY, packed.length, out);
-  if (n < 0) throw new Error('packed klines body is damaged');
-  return Buffer.from(s.bytes.subarray(out, out + n));
+  const len = s.x.unpack(BODY, packed.length, at);
+  if (len < 0) throw new Error('packed klines body is damaged');
+  return { s, at, len };
+}
+
+/** A body packed by the scanner, back byte for byte (a new buffer); throws when `packed` is not one. */
+export function unpackKlineBody(packed: Uint8Array): Buffer {
+  const { s, at, len } = unpackInPlace(packed);
+  return Buffer.from(s.bytes.subarray(at, at + len));
+}
+
+/** Whether `packed` is as long as the body length it starts with says (what `unpackKlineBody` checks first). */
+export function packedLengthMatches(packed: Uint8Array): boolean {
+  if (packed.length < 4) return false;
+  const len = packed[0]! | (packed[1]! << 8) | (packed[2]! << 16) | (packed[3]! << 24);
+  return len >= 0 && packed.length === 4 + Math.ceil(len / 2);
+}
+
+/**
+ * The CSV lines of a packed body (`a,b,...` per row, as
+ * storage/export/export.ts's compactRowsToCsv writes them from the body),
+ * without the body leaving the module's memory; null when the body is not
+ * compact rows (`[]`).
+ */
+export function packedKlinesToCsv(packed: Uint8Array): Buffer | null {
+  const { s, at, len } = unpackInPlace(packed);
+  const out = (at + len + 16 + 7) & ~7;
+  const n = s.x.csv(at, len, out);
+  return n < 0 ? null : Buffer.from(s.bytes.subarray(out, out + n));
 }

@@ -210,4 +210,42 @@
       (local.set $p (i32.add (local.get $p) (i32.const 16)))
       (br $block)))
     (local.get $len))
+
+  ;; A compact body `[[a,"b",...],[...]]` at [$in, $in + $len) to CSV lines
+  ;; `a,b,...\n` at $out (at most $len bytes), byte for byte as
+  ;; storage/export/export.ts's compactRowsToCsv writes them: its length, or
+  ;; -1 when the body is not in that form.
+  (func (export "csv") (param $in i32) (param $len i32) (param $out i32) (result i32)
+    (local $i i32) (local $end i32) (local $j i32) (local $c i32)
+    (if (i32.lt_u (local.get $len) (i32.const 4)) (then (return (i32.const -1))))
+    (local.set $end (i32.add (local.get $in) (local.get $len)))
+    (if (i32.or (i32.or (i32.ne (i32.load8_u (local.get $in)) (i32.const 91))
+                        (i32.ne (i32.load8_u (i32.add (local.get $in) (i32.const 1))) (i32.const 91)))
+                (i32.or (i32.ne (i32.load8_u (i32.sub (local.get $end) (i32.const 1))) (i32.const 93))
+                        (i32.ne (i32.load8_u (i32.sub (local.get $end) (i32.const 2))) (i32.const 93))))
+      (then (return (i32.const -1))))
+    (local.set $i (i32.add (local.get $in) (i32.const 2)))
+    (local.set $end (i32.sub (local.get $end) (i32.const 2)))
+    (local.set $j (local.get $out))
+    (block $done (loop $byte
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $c (i32.load8_u (local.get $i)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $byte (i32.eq (local.get $c) (i32.const 34)))
+      (if (i32.eq (local.get $c) (i32.const 93)) (then ;; `],[` between rows
+        (if (i32.or (i32.ne (i32.load8_u (local.get $i)) (i32.const 44))
+                    (i32.ne (i32.load8_u (i32.add (local.get $i) (i32.const 1))) (i32.const 91)))
+          (then (return (i32.const -1))))
+        (i32.store8 (local.get $j) (i32.const 10))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $byte)))
+      ;; whitespace, nesting, escapes: not the compact form
+      (if (i32.or (i32.le_u (local.get $c) (i32.const 32)) (i32.or (i32.eq (local.get $c) (i32.const 91)) (i32.eq (local.get $c) (i32.const 92))))
+        (then (return (i32.const -1))))
+      (i32.store8 (local.get $j) (local.get $c))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $byte)))
+    (i32.store8 (local.get $j) (i32.const 10))
+    (i32.sub (i32.add (local.get $j) (i32.const 1)) (local.get $out)))
 )
