@@ -6,7 +6,8 @@ import type { ResponseHeaders } from '../src/http/headers.js';
 import { toWireError, type WireError } from '../src/errors.js';
 import type { HttpSettings } from '../src/http/exchange-http.js';
 import { setFlagsFromString } from 'node:v8';
-import { prepareKlineScanner } from '../src/venues/binance/kline-scan.js';
+import { workerData } from 'node:worker_threads';
+import { prepareKlineScanner, useKlineScanModule } from '../src/venues/binance/kline-scan.js';
 import { httpFor, runFetcher, type FetcherResult, type FetcherTask } from './fetcher.js';
 
 // undici's HTTP/1.1 parser (llhttp) is WebAssembly, compiled at the thread's
@@ -16,9 +17,11 @@ import { httpFor, runFetcher, type FetcherResult, type FetcherTask } from './fet
 // kept. Set here, once the thread has booted: a V8 flag changed before a
 // thread starts makes V8 refuse Node's built-in code cache for it (about 50
 // ms more to boot). Flags are process-wide: the klines scanner, also
-// WebAssembly but all work, is compiled with TurboFan first (clearing the
-// flag another thread may have set for that moment; a thread compiling
-// undici's parser in that moment gets TurboFan code for it, once).
+// WebAssembly but all work, comes compiled with TurboFan from the main
+// thread (workerData, src/daemon.ts); a pool started without it compiles
+// its own first.
+const handed = (workerData as { klineScanModule?: object } | null)?.klineScanModule;
+if (handed) useKlineScanModule(handed);
 prepareKlineScanner();
 setFlagsFromString('--liftoff-only');
 

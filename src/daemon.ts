@@ -25,6 +25,7 @@ import { createDaemonLogger, streamFields, type Logger } from './logging.js';
 import { Metrics, type DaemonView } from './observe.js';
 import type { MainMessage } from './protocol.js';
 import { prepareVenues } from './venue-check.js';
+import { klineScanModule } from './venues/binance/kline-scan.js';
 import type { VenueBudget } from '../actors/rate-limiter.js';
 
 export type DaemonMode = 'run' | 'backfill';
@@ -80,6 +81,8 @@ async function startAndRun(config: Config, o: DaemonOptions, log: Logger, stoppi
     atomics: 'disabled',
     concurrentTasksPerWorker: Math.ceil(config.streams.length / threads) + 1,
     execArgv: fromSource ? ['--import', 'tsx'] : [],
+    // Compiled here, once, before any worker thread starts (see klineScanModule).
+    workerData: { klineScanModule: klineScanModule() },
   });
   const specs = new Map(config.streams.map((s) => [s.name, s]));
   let view: DaemonView | null = null;

@@ -58,29 +58,42 @@ interface Scanner {
 
 /** One instance per thread (each thread has its own module memory). */
 let scanner: Scanner | null = null;
+/** This thread's compiled module, or the one the main thread handed it. */
+let compiled: object | null = null;
 
 /**
- * Compiles the scanner with TurboFan, now: V8 flags are process-wide, so
- * Liftoff and lazy compilation are switched off for this one compile and
- * back on after it, and `--liftoff-only` (which another worker thread may
- * have set) is cleared. A worker thread calls this first, then sets
- * `--liftoff-only` for undici's parser (actors/fetcher-worker.ts);
- * anywhere else the first scan calls it.
+ * The scanner's module, compiled now with TurboFan if this thread has none.
+ * V8 flags are process-wide, so Liftoff and lazy compilation are switched
+ * off for this one compile and back on after it (and `--liftoff-only`,
+ * which a worker thread sets for undici's parser, cleared). The daemon
+ * calls this on the main thread before its worker threads start and hands
+ * them the module (src/daemon.ts, workerData), so no thread compiles
+ * WebAssembly while another has the flags switched.
  */
-export function prepareKlineScanner(): void {
-  if (scanner) return;
+export function klineScanModule(): object {
+  if (compiled) return compiled;
   const wasm = Buffer.from(KLINE_SCAN_WASM, 'base64');
   setFlagsFromString('--no-liftoff-only');
   setFlagsFromString('--no-liftoff');
   setFlagsFromString('--no-wasm-lazy-compilation');
-  let module: object;
   try {
-    module = new wasmApi.Module(wasm);
+    compiled = new wasmApi.Module(wasm);
   } finally {
     setFlagsFromString('--liftoff');
     setFlagsFromString('--wasm-lazy-compilation');
   }
-  const x = new wasmApi.Instance(module, {}).exports as ScanExports;
+  return compiled;
+}
+
+/** Uses a module compiled by another thread (a worker gets the main thread's: its TurboFan code, no compile). */
+export function useKlineScanModule(module: object): void {
+  compiled ??= module;
+}
+
+/** This thread's scanner instance, from its module (compiled on first use unless handed over). */
+export function prepareKlineScanner(): void {
+  if (scanner) return;
+  const x = new wasmApi.Instance(klineScanModule(), {}).exports as ScanExports;
   scanner = { x, bytes: new Uint8Array(x.memory.buffer), f64: new Float64Array(x.memory.buffer) };
 }
 
