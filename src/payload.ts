@@ -5,9 +5,10 @@
 //   'CKP1' | u32 LE length of meta | msgpack(meta) | body bytes
 //   'CKP2' | u32 LE length of meta | msgpack(meta) | packed klines body
 //
-// CKP2: a Binance klines body the scanner accepted, packed by it to about
-// 45% (src/venues/binance/kline-scan.wat says how); decoding gives back the
-// body byte for byte. Any other body is stored as received (CKP1).
+// CKP2: a Binance klines body the scanner accepted, packed to half (its
+// length, then 4 bits a character; src/venues/binance/kline-scan.wat says
+// how); decoding gives back the body byte for byte. Any other body is stored
+// as received (CKP1).
 //
 // Built in the worker in ONE buffer, transferred to the main thread without a
 // copy and written to LMDB as is. Readers parse the body only when they need rows.
@@ -69,24 +70,14 @@ export function reusePayloadBuffer(b: ArrayBuffer): void {
 }
 
 /**
- * The meta's msgpack, written straight into the payload: the same bytes
- * msgpackr writes (test/unit/payload-buffers.test.ts compares), without
- * running msgpackr's encoder in the fetcher's thread (optimising its
- * `pack` cost a worker about 50 CPU-ms per process). A map of five string
- * keys; strings by length; integers in 32 bits (unsigned, or signed when
+ * The meta's msgpack is written here (packMeta below), the same bytes
+ * msgpackr writes (test/unit/payload-buffers.test.ts compares), so that
+ * msgpackr's encoder never runs in a fetcher thread (optimising its `pack`
+ * cost a worker about 50 CPU-ms per process). A map of five string keys;
+ * strings by length; integers in 32 bits (unsigned, or signed when
  * negative) by size, any other number as float64.
  */
 const META_KEYS = ['url', 'key', 'fetchedAt', 'serverTime', 'httpStatus'] as const;
-
-function metaValueSize(v: string | number): number {
-  if (typeof v === 'string') {
-    const n = Buffer.byteLength(v);
-    return n + (n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
-  }
-  if (Number.isInteger(v) && v >= 0 && v < 0x1_0000_0000) return v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : 5;
-  if (Number.isInteger(v) && v < 0 && v >= -0x8000_0000) return v >= -0x20 ? 1 : v >= -0x80 ? 2 : v >= -0x8000 ? 3 : 5;
-  return 9;
-}
 
 /** A msgpack type byte and a big-endian length or value of `size` bytes (0: none; the value is in the type byte). */
 function typed(out: Buffer, at: number, type: number, size: 0 | 1 | 2 | 4, n: number): number {
@@ -114,33 +105,38 @@ function writeMetaValue(v: string | number, out: Buffer, at: number): number {
   return at + 8;
 }
 
-export function metaSize(meta: PayloadMeta): number {
-  let n = 3;
-  for (const k of META_KEYS) n += 1 + k.length + metaValueSize(meta[k]);
-  return n;
-}
+/** Where the meta is written first (per thread; grows for a longer URL). */
+let metaScratch = Buffer.allocUnsafe(1024);
 
-/** Writes the meta's msgpack at `at`; returns the index after it. */
-export function writeMeta(meta: PayloadMeta, out: Buffer, at: number): number {
-  out[at++] = 0xde; // map16, as msgpackr writes maps
-  out.writeUInt16BE(META_KEYS.length, at);
-  at += 2;
+/** The meta's msgpack: a view of scratch space that the next call overwrites. */
+export function packMeta(meta: PayloadMeta): Buffer {
+  let bound = 3; // map16 header; then each key, and its value at its largest (str32 header, float64)
+  for (const k of META_KEYS) {
+    const v = meta[k];
+    bound += 1 + k.length + (typeof v === 'string' ? 5 + Buffer.byteLength(v) : 9);
+  }
+  if (metaScratch.length < bound) metaScratch = Buffer.allocUnsafe(bound);
+  const out = metaScratch;
+  out[0] = 0xde; // map16, as msgpackr writes maps
+  out.writeUInt16BE(META_KEYS.length, 1);
+  let at = 3;
   for (const k of META_KEYS) {
     out[at++] = 0xa0 | k.length;
     at += out.write(k, at, 'latin1');
     at = writeMetaValue(meta[k], out, at);
   }
-  return at;
+  return out.subarray(0, at);
 }
 
 /** A payload buffer with its header written; `at` is where the body goes. */
 function payloadWith(magic: number, meta: PayloadMeta, bodySize: number): { out: Buffer; at: number } {
-  const m = metaSize(meta);
-  const total = 8 + m + bodySize;
+  const m = packMeta(meta);
+  const total = 8 + m.length + bodySize;
   const out = Buffer.from(takeBuffer(total), 0, total);
   out.writeUInt32LE(magic, 0);
-  out.writeUInt32LE(m, 4);
-  return { out, at: writeMeta(meta, out, 8) };
+  out.writeUInt32LE(m.length, 4);
+  out.set(m, 8);
+  return { out, at: 8 + m.length };
 }
 
 /** One transferable buffer holding the header and the body's chunks; `bytes` views the payload, `body` its tail. */

@@ -9,7 +9,7 @@ import { VENUES } from '../../src/venues/index.js';
 import type { RowModel } from '../../src/venues/venue.js';
 import type { ManifestStore } from '../manifest-store.js';
 import { bodyText } from '../../src/payload.js';
-import { packedKlinesToCsv } from '../../src/venues/binance/kline-scan.js';
+import { klinesToCsv } from '../../src/venues/binance/kline-scan.js';
 import { knownEmptyRanges, rawSlices, type GapRange, type KlineRow, type StoredStreamInfo } from '../stream-reader.js';
 import { openSink, type ExportFormat } from './sinks.js';
 
@@ -64,7 +64,7 @@ export async function exportStream(store: ManifestStore, s: StoredStreamInfo, pa
       // Fast path: a whole final slice with no gap inside, written from the body's text (CSV only).
       const whole = record.status === 'ok' && record.gaps.length === 0 && record.rows > 0 && record.startMs >= o.fromMs && record.endMs < o.toMs;
       if (whole && o.format === 'csv' && o.gaps === 'report' && sink.writeRaw) {
-        const csv = payload.packed ? packedKlinesToCsv(payload.packed) : compactRowsToCsv(payload.body);
+        const csv = klinesToCsv(payload);
         if (csv) {
           gapTo(record.firstOpen!);
           sink.writeRaw(csv);
@@ -96,32 +96,6 @@ export async function exportStream(store: ManifestStore, s: StoredStreamInfo, pa
   }
   o.progress?.(result.rows, s.summary.rows);
   return result;
-}
-
-/**
- * `[[a,"b",...],[...]]` (no whitespace) to `a,b,...\n` lines, byte by byte:
- * the CSV of the archive is the JSON rows without brackets and quotes. Null
- * when the body is not in that compact form (the row path handles it).
- */
-export function compactRowsToCsv(body: Uint8Array): Buffer | null {
-  const n = body.length;
-  if (n < 4 || body[0] !== 0x5b || body[1] !== 0x5b || body[n - 1] !== 0x5d || body[n - 2] !== 0x5d) return null;
-  const out = Buffer.allocUnsafe(n);
-  let j = 0;
-  for (let i = 2; i < n - 2; i++) {
-    const c = body[i]!;
-    if (c === 0x22) continue; // "
-    if (c === 0x5d) { // ],[ between rows
-      if (body[i + 1] !== 0x2c || body[i + 2] !== 0x5b) return null;
-      out[j++] = 0x0a;
-      i += 2;
-      continue;
-    }
-    if (c <= 0x20 || c === 0x5b || c === 0x5c) return null; // whitespace, nesting, escapes: not the compact form
-    out[j++] = c;
-  }
-  out[j++] = 0x0a;
-  return out.subarray(0, j);
 }
 
 /** A candle with no trades: OHLC at the previous close, zero volumes in the same decimals. */

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { packedKlinesToCsv, scanAndPackKlines, scanKlines, unpackKlineBody } from '../../src/venues/binance/kline-scan.js';
-import { compactRowsToCsv } from '../../storage/export/export.js';
+import { klinesToCsv, scanAndPackKlines, scanKlines, unpackKlineBody } from '../../src/venues/binance/kline-scan.js';
 import { assembleKlineScan, renderWasmModule, WASM_MODULE_FILE } from '../../src/venues/binance/write-kline-scan-wasm.js';
 import { validateKlineBytes, validateKlines } from '../../src/venues/binance/klines.js';
 import { geometry, sliceAt } from '../../src/slices.js';
@@ -138,11 +137,13 @@ describe('the byte scanner (hot path)', () => {
       expect(r!.packed.length).toBe(4 + Math.ceil(text.length / 2)); // its length, then 4 bits a character
       const packed = Buffer.from(r!.packed); // a view the next call overwrites
       expect(unpackKlineBody(packed).equals(text)).toBe(true);
-      // CSV export straight from the packed form: the same lines as from the body (none for `[]`).
-      expect(packedKlinesToCsv(packed)).toEqual(compactRowsToCsv(text));
+      // CSV export, from the packed form and from the body: the archive's lines (none for `[]`).
+      const csv = body.length ? Buffer.from(body.map((row) => `${row.join(',')}\n`).join('')) : null;
+      expect(klinesToCsv({ body: text, packed })).toEqual(csv);
+      expect(klinesToCsv({ body: text })).toEqual(csv);
     }
-    expect(packedKlinesToCsv(scanAndPackKlines([Buffer.from(JSON.stringify(served))], Buffer.byteLength(JSON.stringify(served)), c)!.packed)!.toString())
-      .toBe(served.map((row) => `${row.join(',')}\n`).join(''));
+    // A body that is not compact rows goes to the row path (null).
+    expect(klinesToCsv({ body: Buffer.from(JSON.stringify(served.slice(0, 2), null, 1)) })).toBeNull();
   });
 
   it('unpacks 4-bit codes to their characters, and refuses a packed form shorter or longer than its length says', () => {

@@ -38,7 +38,7 @@ interface ScanExports {
   memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   scan(len: number, sliceStart: number, sliceEnd: number, step: number, exchangeNow: number): number;
   pack(len: number, out: number): number;
-  unpack(at: number, len: number, out: number): number;
+  unpack(at: number, out: number): number;
   csv(at: number, len: number, out: number): number;
   rows: Global;
   firstOpen: Global;
@@ -109,7 +109,7 @@ function roomFor(s: Scanner, need: number): void {
   s.f64 = new Float64Array(s.x.memory.buffer);
 }
 
-/** Scans (and packs) the body already at BODY; the facts, or null when the general path must decide. */
+/** Scans the body already at BODY; the facts, or null when the general path must decide. */
 function scanAt(s: Scanner, len: number, ctx: ValidationContext): RowFacts | null {
   const { slice, interval, exchangeNow } = ctx;
   s.bytes[BODY + len] = 0;
@@ -172,14 +172,13 @@ export function scanAndPackKlines(chunks: readonly Uint8Array[], size: number, c
 
 /** Unpacks into the module's memory: where the body is and its length; throws when `packed` is not a packed body. */
 function unpackInPlace(packed: Uint8Array): { s: Scanner; at: number; len: number } {
+  if (!packedLengthMatches(packed)) throw new Error('packed klines body is damaged');
   prepareKlineScanner();
   const s = scanner!;
   const at = after(packed.length);
   roomFor(s, at + 4 * packed.length + 32); // the body, then room for its CSV
   s.bytes.set(packed, BODY);
-  const len = s.x.unpack(BODY, packed.length, at);
-  if (len < 0) throw new Error('packed klines body is damaged');
-  return { s, at, len };
+  return { s, at, len: s.x.unpack(BODY, at) };
 }
 
 /** A body packed by the scanner, back byte for byte (a new buffer); throws when `packed` is not one. */
@@ -188,22 +187,34 @@ export function unpackKlineBody(packed: Uint8Array): Buffer {
   return Buffer.from(s.bytes.subarray(at, at + len));
 }
 
-/** Whether `packed` is as long as the body length it starts with says (what `unpackKlineBody` checks first). */
+/** Whether `packed` is as long as the body length it starts with says (all a packed form can get wrong: every 4-bit code is a character). */
 export function packedLengthMatches(packed: Uint8Array): boolean {
   if (packed.length < 4) return false;
   const len = packed[0]! | (packed[1]! << 8) | (packed[2]! << 16) | (packed[3]! << 24);
   return len >= 0 && packed.length === 4 + Math.ceil(len / 2);
 }
 
-/**
- * The CSV lines of a packed body (`a,b,...` per row, as
- * storage/export/export.ts's compactRowsToCsv writes them from the body),
- * without the body leaving the module's memory; null when the body is not
- * compact rows (`[]`).
- */
-export function packedKlinesToCsv(packed: Uint8Array): Buffer | null {
-  const { s, at, len } = unpackInPlace(packed);
+/** The CSV lines of the body at `at` in the module's memory, copied out; null when it is not compact rows. */
+function csvAt(s: Scanner, at: number, len: number): Buffer | null {
   const out = (at + len + 16 + 7) & ~7;
+  roomFor(s, out + len);
   const n = s.x.csv(at, len, out);
   return n < 0 ? null : Buffer.from(s.bytes.subarray(out, out + n));
+}
+
+/**
+ * A klines body's rows as CSV lines (`a,b,...\n`: the JSON rows without
+ * their brackets and quotes, the Binance archive's form), for export; null
+ * when the body is not compact rows (the caller parses it instead).
+ */
+export function klinesToCsv(p: { body: Uint8Array; packed?: Uint8Array }): Buffer | null {
+  if (p.packed) {
+    const { s, at, len } = unpackInPlace(p.packed); // the body never leaves the module's memory
+    return csvAt(s, at, len);
+  }
+  prepareKlineScanner();
+  const s = scanner!;
+  roomFor(s, BODY + 2 * p.body.length + 32);
+  s.bytes.set(p.body, BODY);
+  return csvAt(s, BODY, p.body.length);
 }

@@ -188,16 +188,12 @@
       (br $block)))
     (i32.add (i32.const 4) (i32.shr_u (i32.add (local.get $len) (i32.const 1)) (i32.const 1))))
 
-  ;; The body back from a packed form at [$in, $in + $inLen), written at $out
-  ;; (16 bytes of room past the end are written): its length, or -1 when the
-  ;; packed form's size does not match the length it starts with.
-  (func (export "unpack") (param $in i32) (param $inLen i32) (param $out i32) (result i32)
+  ;; The body back from a packed form at $in (whose size the caller checked
+  ;; against the length it starts with), written at $out (16 bytes of room
+  ;; past the end are written): its length.
+  (func (export "unpack") (param $in i32) (param $out i32) (result i32)
     (local $len i32) (local $p i32) (local $codes v128)
-    (if (i32.lt_u (local.get $inLen) (i32.const 4)) (then (return (i32.const -1))))
     (local.set $len (i32.load (local.get $in)))
-    (if (i64.ne (i64.extend_i32_u (local.get $inLen))
-                (i64.add (i64.const 4) (i64.shr_u (i64.add (i64.extend_i32_u (local.get $len)) (i64.const 1)) (i64.const 1))))
-      (then (return (i32.const -1))))
     (block $done (loop $block
       (br_if $done (i32.ge_u (local.get $p) (local.get $len)))
       ;; 8 packed bytes -> 16 codes, one per byte, the low half first
@@ -212,9 +208,10 @@
     (local.get $len))
 
   ;; A compact body `[[a,"b",...],[...]]` at [$in, $in + $len) to CSV lines
-  ;; `a,b,...\n` at $out (at most $len bytes), byte for byte as
-  ;; storage/export/export.ts's compactRowsToCsv writes them: its length, or
-  ;; -1 when the body is not in that form.
+  ;; `a,b,...\n` at $out (at most $len bytes): the JSON rows without their
+  ;; brackets and quotes, which is the Binance archive's CSV. Its length, or
+  ;; -1 when the body is not in that form (whitespace, escapes, nesting, no
+  ;; rows).
   (func (export "csv") (param $in i32) (param $len i32) (param $out i32) (result i32)
     (local $i i32) (local $end i32) (local $j i32) (local $c i32)
     (if (i32.lt_u (local.get $len) (i32.const 4)) (then (return (i32.const -1))))
