@@ -23,6 +23,7 @@
 // array reads); plain reads and writes inside it are race-free because
 // Atomics operations order them.
 import { headerValue, type ResponseHeaders } from '../src/http/headers.js';
+import { mod } from '../src/intervals.js';
 
 export type LimitType = 'REQUEST_WEIGHT' | 'RAW_REQUESTS';
 
@@ -337,8 +338,4 @@ export class VenueBudget {
 function cost(l: BudgetLimit, weight: number, endpoint: string | null): number {
   if (l.endpoint !== undefined && l.endpoint !== endpoint) return 0;
   return l.type === 'REQUEST_WEIGHT' ? weight : 1;
-}
-
-function mod(a: number, n: number): number {
-  return ((a % n) + n) % n;
 }

@@ -55,6 +55,7 @@ export function isAligned(t: number, interval: Interval): boolean {
   return floorToInterval(t, interval) === t;
 }
 
-function mod(a: number, b: number): number {
+/** `a` modulo `b`, never negative. */
+export function mod(a: number, b: number): number {
   return ((a % b) + b) % b;
 }

@@ -5,6 +5,7 @@
 import { fork, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { mod } from '../../src/intervals.js';
 import { MAIN, tempDir, writeConfig } from '../support/daemon-harness.js';
 import type { BenchMockOptions, BenchMockStats } from './mock-process.js';
 
@@ -118,8 +119,4 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
   const ok = f.closeToFetchMs.p99 < 5000 && f.cpuShareOfCore < 0.1 && f.rssMiB.end < f.rssMiB.start * 1.25 && f.handles.end <= f.handles.start + 5 && f.sockets.end <= MAX_SOCKETS && !f.status['429'];
   console.log(ok ? 'soak: pass' : 'soak: FAIL');
   process.exit(ok ? 0 : 1);
-}
-
-function mod(a: number, n: number): number {
-  return ((a % n) + n) % n;
 }

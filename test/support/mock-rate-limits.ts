@@ -139,16 +139,21 @@ export class MockRateLimits {
       return { kind: '418', retryAfterS: Math.ceil(forced.banMs / 1000), bannedUntil: s.bannedUntil };
     }
     // The declared limits count every request; a path limit only its path's.
-    const counting = this.all.flatMap((l, i) => ('path' in l && l.path !== path ? [] : [{ l, log: s.logs[i]!, cost: l.rateLimitType === 'REQUEST_WEIGHT' ? weight : 1 }]));
+    const counts = (l: RateLimitDecl | PathLimitDecl) => !('path' in l) || l.path === path;
+    const cost = (l: RateLimitDecl) => (l.rateLimitType === 'REQUEST_WEIGHT' ? weight : 1);
     let wait = 0;
-    for (const { l, log, cost } of counting) wait = Math.max(wait, this.waitFor(log, l, t, cost));
+    this.all.forEach((l, i) => {
+      if (counts(l)) wait = Math.max(wait, this.waitFor(s.logs[i]!, l, t, cost(l)));
+    });
     if (wait > 0) {
       const retryAfterS = Math.max(1, Math.ceil(wait / 1000));
       s.noSendUntil = t + retryAfterS * 1000;
       s.lastTooMany = t;
       return { kind: '429', retryAfterS };
     }
-    for (const { log, cost } of counting) log.push(t, cost);
+    this.all.forEach((l, i) => {
+      if (counts(l)) s.logs[i]!.push(t, cost(l));
+    });
     return { kind: 'ok' };
   }
 
