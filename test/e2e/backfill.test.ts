@@ -83,7 +83,7 @@ describe('backfill end to end', () => {
 });
 
 describe('real Binance data', () => {
-  it('a month from ../shared/data is stored row for row', async () => {
+  it('a month from test/fixtures is stored row for row', async () => {
     const { mock, dir, cfg } = await realMonth();
     try {
       const r = await runCandlekeep(['backfill', '--config', cfg]);

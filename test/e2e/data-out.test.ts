@@ -136,7 +136,7 @@ describe('export', () => {
     for (let i = 1; i < lines.length; i++) expect(Number(lines[i]![0]) - Number(lines[i - 1]![0])).toBe(60_000);
   });
 
-  it('a real month from ../shared/data round-trips to CSV', async () => {
+  it('a real month from test/fixtures round-trips to CSV', async () => {
     const { mock: real, dir: d, cfg: c } = await realMonth();
     try {
       expect((await runCandlekeep(['backfill', '--config', c])).code).toBe(0);

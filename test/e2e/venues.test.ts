@@ -52,7 +52,7 @@ describe('three Binance venues in one daemon', () => {
     const stored = VENUES.map((v) => readStream(root, ref(v)));
     for (const [i, venue] of VENUES.entries()) {
       const served = servedClosed(mocks.get(venue)!, 'BTCUSDT', '1m', START, NOW);
-      // USD-M rows end with something other than "0" (EXCHANGES.md); the mock sends the quote volume there.
+      // USD-M rows end with something other than "0" (docs/exchanges.md); the mock sends the quote volume there.
       const expected = venue === 'binanceusdm' ? served.map((r) => [...r.slice(0, 11), r[7]]) : served;
       expect(stored[i]!.closedRows).toEqual(expected);
       expect(stored[i]!.records.every((r) => r.key.startsWith(`${venue}:klines:BTCUSDT:1m:`))).toBe(true);

@@ -1,4 +1,5 @@
-// The mock exchange answers an ordinary HTTP client as EXCHANGES.md says.
+// The mock exchange answers an ordinary HTTP client as docs/exchanges.md says.
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { MockClock } from '../support/mock-clock.js';
@@ -204,7 +205,7 @@ describe('mock exchange', () => {
   });
 
   it('serves real archive rows padded to 8 decimals', async () => {
-    const csv = new URL('../../../shared/data/binance-spot-1m/FILUSDT-1m-2023-05.csv.gz', import.meta.url).pathname;
+    const csv = fileURLToPath(new URL('../fixtures/binance-spot-1m/FILUSDT-1m-2023-05.csv.gz', import.meta.url));
     mock = new MockExchange({ clock: new MockClock({ start: Date.UTC(2023, 6, 1), held: true }), symbols: [{ symbol: 'FILUSDT', csv }] });
     await mock.start();
     const r = (await get(`/api/v3/klines?symbol=FILUSDT&interval=1m&startTime=0&limit=2`)).json;

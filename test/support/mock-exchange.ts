@@ -1,5 +1,5 @@
 // A mock Binance REST server on loopback, faithful to
-// ../shared/EXCHANGES.md: inclusive open-time selection, the still-open
+// docs/exchanges.md: inclusive open-time selection, the still-open
 // candle, 12-field rows, Binance's 400 error codes, per-IP weight limits
 // with 429 then 418, and faults on demand. It plays binance.com spot,
 // Binance.US or USD-M futures (`venue`). Every test and benchmark talks to
@@ -30,7 +30,7 @@ export interface MaintenanceWindow {
   to: number;
 }
 
-/** Which Binance the mock plays (EXCHANGES.md): paths, intervals, limits and weights. */
+/** Which Binance the mock plays (docs/exchanges.md): paths, intervals, limits and weights. */
 export type MockVenue = 'binance' | 'binanceus' | 'binanceusdm';
 
 interface Flavour {

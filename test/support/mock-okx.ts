@@ -1,4 +1,4 @@
-// A mock OKX REST server on loopback, as ../shared/EXCHANGES.md describes
+// A mock OKX REST server on loopback, as docs/exchanges.md describes
 // OKX: the `{"code","msg","data"}` envelope, candles as nine strings newest
 // first with `confirm`, `after`/`before` both exclusive, history-candles'
 // 20 requests per 2 s per IP (HTTP 429, code 50011), an unknown instrument

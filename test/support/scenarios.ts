@@ -1,4 +1,5 @@
 // Shared test scenarios: mock exchanges and configs several suites use.
+import { fileURLToPath } from 'node:url';
 import { MockClock } from './mock-clock.js';
 import { MockExchange } from './mock-exchange.js';
 import { tempDir, writeConfig } from './daemon-harness.js';
@@ -27,8 +28,8 @@ export async function listingAndMaintenance(): Promise<{ mock: MockExchange; dir
   return { mock, dir, cfg };
 }
 
-/** A real month of Binance 1m klines (AVAXUSDT, February 2024, 41,760 rows) from ../shared/data. */
-export const REAL_MONTH_CSV = new URL('../../../shared/data/binance-spot-1m/AVAXUSDT-1m-2024-02.csv.gz', import.meta.url).pathname;
+/** A real month of Binance 1m klines (AVAXUSDT, February 2024, 41,760 rows), in the repo: test/fixtures/binance-spot-1m. */
+export const REAL_MONTH_CSV = fileURLToPath(new URL('../fixtures/binance-spot-1m/AVAXUSDT-1m-2024-02.csv.gz', import.meta.url));
 
 /** The mock serving REAL_MONTH_CSV, the clock held just after the month, and a config backfilling exactly that month. */
 export async function realMonth(): Promise<{ mock: MockExchange; dir: string; cfg: string }> {

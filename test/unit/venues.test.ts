@@ -1,4 +1,4 @@
-// The venue definitions say what EXCHANGES.md says: hosts, paths, weights.
+// The venue definitions say what docs/exchanges.md says: hosts, paths, weights.
 import { describe, expect, it } from 'vitest';
 import { finality } from '../../src/finality.js';
 import { validateFundingRates } from '../../src/venues/binance/funding.js';

@@ -1,5 +1,5 @@
 // OKX's error codes, in the envelope `{"code": "...", "msg": "..."}` of any
-// HTTP status (EXCHANGES.md): 50011 rate limit (also with HTTP 429), 50013
+// HTTP status (docs/exchanges.md): 50011 rate limit (also with HTTP 429), 50013
 // busy (429), 50001 unavailable (503), 51000 bad parameter (400), 51001
 // unknown instrument (often HTTP 200).
 import { CkError } from '../../errors.js';

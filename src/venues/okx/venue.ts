@@ -1,6 +1,6 @@
 // OKX spot: candles, the instrument list and the server time, all in OKX's
 // envelope. OKX publishes no rate limits to read: the history-candles
-// limit of EXCHANGES.md (20 requests per 2 s per IP) is the venue's budget.
+// limit of docs/exchanges.md (20 requests per 2 s per IP) is the venue's budget.
 import { CkError } from '../../errors.js';
 import type { VenueDef, VenueInfo } from '../venue.js';
 import { OKX_INTERVALS, okxCandles } from './candles.js';
