@@ -8,6 +8,7 @@
 //   3. scale: 1002 streams following in real time: RSS, CPU, close->fetch latency
 //   4. restart over a manifest of 1M slices: time to the first new request
 //   5. export: rows/s to CSV and Parquet
+import { fileURLToPath } from 'node:url';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -44,7 +45,7 @@ class BenchMock {
   private constructor(private readonly child: ChildProcess, readonly url: string) {}
 
   static start(o: BenchMockOptions): Promise<BenchMock> {
-    const child = fork(new URL('./mock-process.ts', import.meta.url).pathname, [JSON.stringify(o)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(fileURLToPath(new URL('./mock-process.ts', import.meta.url)), [JSON.stringify(o)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     return new Promise((resolve, reject) => {
       child.once('message', (m: { url: string }) => resolve(new BenchMock(child, m.url)));
       child.once('exit', (code) => reject(new Error(`mock exited ${code}`)));
@@ -117,7 +118,7 @@ function symbolYear(url: string, dir: string, extra: Record<string, unknown> = {
 
 /** One baseline run in a fresh process (test/bench/baselines.ts), like each candlekeep run. */
 function baseline(mode: 'fetch-only' | 'ccxt', url: string): Promise<{ ms: number; rows: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./baselines.ts', import.meta.url).pathname, mode, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./baselines.ts', import.meta.url)), mode, url], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolve, reject) => child.on('close', (code) => {

@@ -2,6 +2,7 @@
 // scale case of the benchmark, `npm run soak` and the short soak in npm test.
 // Measures RSS, open handles and CPU of the daemon, and for every 1m candle
 // close in the measured window how long until the daemon fetched it.
+import { fileURLToPath } from 'node:url';
 import { fork, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -58,7 +59,7 @@ export async function followMany(symbolCount: number, warmupSeconds: number, sec
     symbols: symbols.map((symbol) => ({ symbol, listedAt: now - 86_400_000 })), clock: { start: now, held: false }, cacheResponses: false,
     limits: [{ rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 6000 }, { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 300_000 }],
   };
-  const mockProc = fork(new URL('./mock-process.ts', import.meta.url).pathname, [JSON.stringify(o)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const mockProc = fork(fileURLToPath(new URL('./mock-process.ts', import.meta.url)), [JSON.stringify(o)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const url = await new Promise<string>((resolve) => mockProc.once('message', (m: { url: string }) => resolve(m.url)));
   const ask = <T>(msg: Record<string, unknown>, type: string) => new Promise<T>((resolve) => {
     const on = (m: { type: string; stats?: T }) => {

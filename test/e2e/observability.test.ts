@@ -1,6 +1,7 @@
 // /metrics, /livez, /readyz, /health, and the Grafana dashboard and alert
 // rules proven against a real Prometheus (Debian package, installed by
 // .ci/run) scraping the daemon while it ingests from the mock exchange.
+import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -11,7 +12,7 @@ import { MockClock } from '../support/mock-clock.js';
 import { MockExchange } from '../support/mock-exchange.js';
 
 const NOW = Date.UTC(2024, 2, 1, 12, 0, 30);
-const GRAFANA = new URL('../../grafana/', import.meta.url).pathname;
+const GRAFANA = fileURLToPath(new URL('../../grafana/', import.meta.url));
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const dashboard = JSON.parse(readFileSync(join(GRAFANA, 'dashboards/candlekeep.json'), 'utf8')) as { panels: Array<{ title: string; type: string; targets?: Array<{ expr: string }> }> };
 const alertsYaml = readFileSync(join(GRAFANA, 'prometheus/alerts.yml'), 'utf8');

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, loadConfig } from '../../src/config/load-config.js';
 import { renderJsonSchema, SCHEMA_FILE } from '../../src/config/write-json-schema.js';
@@ -91,7 +92,7 @@ describe('config validation', () => {
   });
 
   it('the shipped example config is valid and the JSON Schema matches the zod schema', () => {
-    const cfg = loadConfig(new URL('../../symbols.json', import.meta.url).pathname);
+    const cfg = loadConfig(fileURLToPath(new URL('../../symbols.json', import.meta.url)));
     expect(cfg.streams.length).toBe(6);
     expect(readFileSync(SCHEMA_FILE, 'utf8')).toBe(renderJsonSchema());
   });
