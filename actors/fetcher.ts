@@ -220,7 +220,7 @@ class Fetcher {
       const meta: PayloadMeta = { url, key: slice.key, fetchedAt, serverTime: exchangeNow, httpStatus: res.status };
       const { payload, facts } = this.stored(meta, res.chunks, res.size, { slice, interval: stream.interval, exchangeNow });
       observe(null, null, exchangeNow);
-      const { status: sliceStatus, nextDueAt } = finality(slice.endMs, facts, exchangeNow, stream.interval, settings.settleMs, this.endpoint.tailGraceMs);
+      const { status: sliceStatus, nextDueAt } = finality(slice.endMs, facts, exchangeNow, stream.interval, settings.settleMs);
       await this.uncommitted.acquire();
       const commit = this.writer.commit(slice, sliceStatus, payload, facts, fetchedAt, nextDueAt)
         .then(

@@ -23,7 +23,8 @@ import { fromWireError, type CkError } from './errors.js';
 import { startHttpServer, type ObservabilityServer } from './http/server.js';
 import { createDaemonLogger, streamFields, type Logger } from './logging.js';
 import { Metrics, type DaemonView } from './observe.js';
-import type { MainMessage } from './protocol.js';
+import { assertNever, type MainMessage } from './protocol.js';
+import { VenueOutages, type OutageChange } from './venue-outages.js';
 import { prepareVenues } from './venue-check.js';
 import { klineScanModule } from './venues/binance/kline-scan.js';
 import type { VenueBudget } from '../actors/rate-limiter.js';
@@ -88,6 +89,7 @@ async function startAndRun(config: Config, o: DaemonOptions, log: Logger, stoppi
   let view: DaemonView | null = null;
   /** Each venue's clock as its fetchers last measured it. */
   const exchangeTime = new Map<string, { exchangeNow: number; at: number }>();
+  const outages = new VenueOutages();
   const metrics = new Metrics(() => view);
   metrics.primeFor(config.streams);
   // The HTTP endpoint comes up first: reading exchangeInfo may be retried for
@@ -132,6 +134,7 @@ async function startAndRun(config: Config, o: DaemonOptions, log: Logger, stoppi
       else if (msg.type === 'fetcher.requests') {
         for (const r of msg.requests) {
           metrics.request(spec.venue, r);
+          logOutage(log, outages.observe(spec.venue, r.code, Date.now()));
           if (r.exchangeNow > 0) exchangeTime.set(spec.venue, { exchangeNow: r.exchangeNow, at: Date.now() });
         }
       }
@@ -170,6 +173,7 @@ async function startAndRun(config: Config, o: DaemonOptions, log: Logger, stoppi
     child: (name) => supervisor.statuses().get(name),
     writer,
     budgets,
+    outages,
     ready() {
       const why: string[] = [];
       if (!storeOpen) why.push('LMDB is closed');
@@ -235,6 +239,23 @@ async function startAndRun(config: Config, o: DaemonOptions, log: Logger, stoppi
   const allGood = statuses.every((s) => s.state !== 'failed' && (s.lastExit?.outcome === 'caught-up' || s.lastExit?.outcome === 'end-reached' || (stopping.aborted && s.lastExit?.outcome === 'stopped')));
   await logStopped(log, allGood);
   return { exitCode: allGood ? 0 : 1, exits };
+}
+
+function logOutage(log: Logger, change: OutageChange | null): void {
+  if (!change) return;
+  switch (change.type) {
+    case 'venue.unreachable': {
+      const o = change.outage;
+      log.warn({ venue: change.venue, since: new Date(o.since).toISOString(), failures: o.failures, code: o.lastCode }, 'exchange unreachable; slices are retried with backoff');
+      break;
+    }
+    case 'venue.reachable': {
+      const e = change.ended;
+      log.info({ venue: change.venue, from: new Date(e.from).toISOString(), to: new Date(e.to).toISOString(), downSeconds: Math.round((e.to - e.from) / 1000), failures: e.failures }, 'exchange reachable again');
+      break;
+    }
+    default: assertNever(change);
+  }
 }
 
 async function logStopped(log: Logger, ok: boolean): Promise<void> {

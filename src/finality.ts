@@ -10,27 +10,34 @@ export interface Finality {
   nextDueAt: number | null;
 }
 
-/** A window whose tail is missing is looked at again this soon while its `tailGraceMs` lasts. */
-const TAIL_RETRY_MS = 60_000;
+/**
+ * Missing candles in a window that ended less than this long ago are not yet
+ * believed (default 5 minutes, every venue alike): an exchange's caches and
+ * replicas may answer a just-closed window with older data (Binance and OKX
+ * both have been seen to), so the window stays partial and is asked again
+ * every `GAP_RETRY_MS` until the grace has passed; only then do its missing
+ * candles count as known-empty (maintenance, halts, before listing).
+ */
+export const GAP_GRACE_MS = 5 * 60_000;
+/** While the grace lasts, a window with missing candles is asked again this soon (default 60 s). */
+const GAP_RETRY_MS = 60_000;
 
 /**
  * A window is final (`ok`) when its end plus `settleMs` is before the
- * exchange's time and no row is the still-open candle (DESIGN invariant 6);
- * with `tailGraceMs`, also only when its last candle is there or the grace
- * since its end has passed (a missing tail may be a stale cache, not a halt).
+ * exchange's time, no row is the still-open candle (DESIGN invariant 6), and
+ * either no candle is missing or `graceMs` has passed since its end.
  */
-export function finality(endMs: number, facts: Pick<RowFacts, 'hasOpenCandle' | 'gaps' | 'lastClosedClose'>, exchangeNow: number, interval: Interval, settleMs: number, tailGraceMs = 0): Finality {
+export function finality(endMs: number, facts: Pick<RowFacts, 'hasOpenCandle' | 'gaps' | 'lastClosedClose'>, exchangeNow: number, interval: Interval, settleMs: number, graceMs = GAP_GRACE_MS): Finality {
   if (endMs + settleMs < exchangeNow && !facts.hasOpenCandle) {
-    const tailMissing = facts.gaps.length > 0 && facts.gaps[facts.gaps.length - 1]![1] === endMs + 1;
-    if (!tailMissing || exchangeNow >= endMs + tailGraceMs) return { status: 'ok', nextDueAt: null };
-    return { status: 'partial', nextDueAt: Math.min(exchangeNow + TAIL_RETRY_MS, endMs + tailGraceMs) };
+    if (facts.gaps.length === 0 || exchangeNow >= endMs + graceMs) return { status: 'ok', nextDueAt: null };
+    return { status: 'partial', nextDueAt: Math.min(exchangeNow + GAP_RETRY_MS, endMs + graceMs) };
   }
   const currentOpen = floorToInterval(exchangeNow, interval);
   const nextClose = Math.min(addIntervals(currentOpen, interval, 1), endMs + 1);
-  // With a grace, a window lacking the candle that closed last (a lagging cache) is asked again soon, not a candle later.
+  // A window lacking the candle that closed last (a lagging cache) is asked again soon, not a candle later.
   const newestClose = Math.min(currentOpen - 1, endMs);
-  if (tailGraceMs > 0 && exchangeNow < newestClose + tailGraceMs && (facts.lastClosedClose ?? -Infinity) < newestClose) {
-    return { status: 'partial', nextDueAt: Math.min(nextClose + settleMs, exchangeNow + TAIL_RETRY_MS) };
+  if (exchangeNow < newestClose + graceMs && (facts.lastClosedClose ?? -Infinity) < newestClose) {
+    return { status: 'partial', nextDueAt: Math.min(nextClose + settleMs, exchangeNow + GAP_RETRY_MS) };
   }
   return { status: 'partial', nextDueAt: nextClose + settleMs };
 }

@@ -14,6 +14,7 @@ import type { StreamSpec } from './config/load-config.js';
 import type { RequestObservation } from './protocol.js';
 import { progress, type Progress } from './progress.js';
 import { version } from './version.js';
+import type { VenueOutages } from './venue-outages.js';
 
 /** Read access to the running daemon (the composition root provides it). */
 export interface DaemonView {
@@ -24,6 +25,8 @@ export interface DaemonView {
   child(stream: string): ChildStatus | undefined;
   writer: Pick<ManifestWriter, 'queueDepth' | 'lastCommitAt' | 'lastError'>;
   budgets: ReadonlyMap<string, VenueBudget>;
+  /** Whether each venue answers at all (network errors, 5xx, timeouts in a row). */
+  outages: Pick<VenueOutages, 'current' | 'lastEnded'>;
   /** LMDB open, worker pool up, supervisor running. */
   ready(): { ok: boolean; why: string[] };
   /** The venue's clock as the fetchers last measured it (exchange time decides lag and what is due). */
@@ -95,14 +98,16 @@ export function health(view: DaemonView): Record<string, unknown> & { status: He
       pausedUntil: snap.pausedUntil > now ? new Date(snap.pausedUntil).toISOString() : null,
       bannedUntil: snap.bannedUntil > now ? new Date(snap.bannedUntil).toISOString() : null,
       stopReason: snap.stopReason,
+      ...reachability(view, snap.venue),
     };
   });
   const ready = view.ready();
   const storage = view.writer.lastError;
   let status: HealthStatus = 'pass';
   const reasons: string[] = [];
-  if (streams.some((s) => s.status === 'warn') || venues.some((v) => v.stopReason !== null)) status = 'warn';
+  if (streams.some((s) => s.status === 'warn') || venues.some((v) => v.stopReason !== null || v.unreachable)) status = 'warn';
   for (const v of venues) if (v.stopReason) reasons.push(`${v.venue}: ${v.stopReason} until ${v.bannedUntil ?? v.pausedUntil}`);
+  for (const v of venues) if (v.unreachable) reasons.push(`${v.venue}: unreachable since ${v.unreachable.since} (${v.unreachable.failures} failed requests in a row, last ${v.unreachable.lastCode})`);
   for (const s of streams) if (s.reason) reasons.push(`${s.stream}: ${s.reason}`);
   if (streams.some((s) => s.status === 'fail') || storage || !ready.ok) status = 'fail';
   if (storage) reasons.unshift(`storage: ${storage.code}: ${storage.message}`);
@@ -115,6 +120,16 @@ export function health(view: DaemonView): Record<string, unknown> & { status: He
     streams,
     writer: { queueDepth: view.writer.queueDepth, lastCommitAt: view.writer.lastCommitAt === null ? null : new Date(view.writer.lastCommitAt).toISOString(), lastError: storage },
     venues,
+  };
+}
+
+/** A venue's outage now and its last one that ended, as /health shows them (ISO times). */
+function reachability(view: DaemonView, venue: string) {
+  const now = view.outages.current(venue);
+  const last = view.outages.lastEnded(venue);
+  return {
+    unreachable: now && { since: new Date(now.since).toISOString(), failures: now.failures, lastCode: now.lastCode },
+    lastOutage: last && { from: new Date(last.from).toISOString(), to: new Date(last.to).toISOString(), failures: last.failures },
   };
 }
 
@@ -231,6 +246,9 @@ export class Metrics {
     // These two are served from the first moment, while the venues are still being checked.
     new client.Gauge({ name: 'candlekeep_up', help: '1 while the daemon runs, start-up included (with its version as a label).', labelNames: ['version'], registers: r, collect() { this.set({ version: version() }, 1); } });
     new client.Gauge({ name: 'candlekeep_ready', help: '1 when /readyz answers 200; 0 while starting (venues being checked) or stopping.', registers: r, collect() { this.set(readView()?.ready().ok ? 1 : 0); } });
+    gauge('candlekeep_venue_unreachable', '1 while the venue does not answer: network errors, timeouts or 5xx on every request in a row (3 or more).', ['venue'], (g, v) => {
+      for (const b of v.budgets.values()) g.set({ venue: b.shared.venue }, v.outages.current(b.shared.venue) ? 1 : 0);
+    });
     gauge('candlekeep_venue_stopped', '1 while the venue is paused (rate-limited, waf-blocked) or banned.', ['venue', 'reason'], (g, v) => {
       for (const b of v.budgets.values()) {
         const s = b.snapshot();

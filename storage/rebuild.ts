@@ -56,7 +56,7 @@ export async function rebuildManifest(store: ManifestStore, settleMs: number, an
       problem(`rows fail validation: ${(err as Error).message}`);
       continue;
     }
-    const { status, nextDueAt } = finality(k.endMs, facts, payload.meta.serverTime, k.interval, settleMs, endpoint.tailGraceMs);
+    const { status, nextDueAt } = finality(k.endMs, facts, payload.meta.serverTime, k.interval, settleMs);
     const record: SliceRecord = {
       status, key: spec.key, id: spec.id, startMs: k.startMs, endMs: k.endMs, limit: k.limit,
       rows: facts.rows, firstOpen: facts.firstOpen, lastOpen: facts.lastOpen, lastClosedClose: facts.lastClosedClose,

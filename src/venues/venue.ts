@@ -57,12 +57,6 @@ export interface EndpointDef {
   /** Intervals a stream of this endpoint may use, when not all of the venue's (funding: the slice unit). */
   readonly intervals?: readonly Interval[];
   readonly rows: RowModel;
-  /**
-   * A window whose last candles are missing stays partial this long after its
-   * end (OKX: independent caches may answer with older data), then the
-   * missing candles count as known-empty. 0: final at once.
-   */
-  readonly tailGraceMs?: number;
   readonly path: string;
   /** Rows per request candlekeep asks for unless a stream sets `limit` (the cheapest per row). */
   readonly defaultLimit: number;

@@ -1,6 +1,6 @@
 // The venue definitions say what docs/exchanges.md says: hosts, paths, weights.
 import { describe, expect, it } from 'vitest';
-import { finality } from '../../src/finality.js';
+import { finality, GAP_GRACE_MS } from '../../src/finality.js';
 import { validateFundingRates } from '../../src/venues/binance/funding.js';
 import { OKX_ROWS, validateOkxCandles } from '../../src/venues/okx/candles.js';
 import { classifyOkx } from '../../src/venues/okx/errors.js';
@@ -116,9 +116,26 @@ describe('OKX', () => {
 
   it('a window ending in missing bars stays partial for the grace, then the gap is final', () => {
     const facts = { hasOpenCandle: false, lastClosedClose: w.endMs - 120_000, gaps: [[w.endMs + 1 - 120_000, w.endMs + 1]] as Array<[number, number]> };
-    expect(finality(w.endMs, facts, w.endMs + 30_000, '1m', 1000)).toEqual({ status: 'ok', nextDueAt: null }); // no grace (Binance)
-    expect(finality(w.endMs, facts, w.endMs + 30_000, '1m', 1000, 300_000)).toEqual({ status: 'partial', nextDueAt: w.endMs + 90_000 });
-    expect(finality(w.endMs, facts, w.endMs + 300_001, '1m', 1000, 300_000)).toEqual({ status: 'ok', nextDueAt: null });
+    expect(finality(w.endMs, facts, w.endMs + 30_000, '1m', 1000)).toEqual({ status: 'partial', nextDueAt: w.endMs + 90_000 });
+    expect(finality(w.endMs, facts, w.endMs + 300_001, '1m', 1000)).toEqual({ status: 'ok', nextDueAt: null });
+  });
+});
+
+describe('short-binance-answer-is-not-a-permanent-gap', () => {
+  // A Binance klines window answered short right after it closed: the missing candles are asked for again, as for OKX and funding.
+  const w = { startMs: Date.UTC(2024, 0, 1), endMs: Date.UTC(2024, 0, 1) + 1000 * 60_000 - 1 };
+  const inner = { hasOpenCandle: false, lastClosedClose: w.endMs, gaps: [[w.startMs + 60_000 * 10, w.startMs + 60_000 * 12]] as Array<[number, number]> };
+  it('a gap inside a window that closed a minute ago keeps it partial, asked again within a minute', () => {
+    expect(finality(w.endMs, inner, w.endMs + 60_000, '1m', 1000)).toEqual({ status: 'partial', nextDueAt: w.endMs + 120_000 });
+  });
+  it('the retry never waits past the grace, and after it the gap is known-empty', () => {
+    expect(GAP_GRACE_MS).toBe(300_000);
+    expect(finality(w.endMs, inner, w.endMs + 270_000, '1m', 1000)).toEqual({ status: 'partial', nextDueAt: w.endMs + GAP_GRACE_MS });
+    expect(finality(w.endMs, inner, w.endMs + GAP_GRACE_MS, '1m', 1000)).toEqual({ status: 'ok', nextDueAt: null });
+  });
+  it('a complete window is final at once, and an old window with gaps too (history is not asked twice)', () => {
+    expect(finality(w.endMs, { ...inner, gaps: [] }, w.endMs + 2000, '1m', 1000)).toEqual({ status: 'ok', nextDueAt: null });
+    expect(finality(w.endMs, inner, w.endMs + 86_400_000, '1m', 1000)).toEqual({ status: 'ok', nextDueAt: null });
   });
 });
 
@@ -127,7 +144,7 @@ describe('funding finality', () => {
   const endMs = Date.UTC(2024, 0, 1) + 1000 * H8 - 1;
   const at16 = Date.UTC(2023, 11, 20, 16);
   it('a funding time whose event is not published yet is asked for again within a minute, then at the next funding time', () => {
-    const grace = VENUES.binanceusdm!.endpoints.fundingRate!.tailGraceMs!;
+    const grace = GAP_GRACE_MS;
     const facts = (last: number) => ({ hasOpenCandle: false, lastClosedClose: last, gaps: [] });
     // Fetched 1 s after 16:00: the 16:00 event is there -> next funding time.
     expect(finality(endMs, facts(at16 + 3), at16 + 1000, '8h', 1000, grace)).toEqual({ status: 'partial', nextDueAt: at16 + H8 + 1000 });

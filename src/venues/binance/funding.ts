@@ -77,8 +77,6 @@ export const fundingRate: EndpointDef = {
   path: '/fapi/v1/fundingRate',
   intervals: FUNDING_INTERVALS,
   rows: FUNDING_ROWS,
-  // The event of a funding time may be published some seconds after it: asked again every minute for 5 minutes.
-  tailGraceMs: 5 * 60_000,
   defaultLimit: 1000,
   maxLimit: 1000,
   weight: () => 1,

@@ -79,8 +79,6 @@ export const okxCandles: EndpointDef = {
   name: 'candles',
   path: '/api/v5/market/history-candles',
   rows: OKX_ROWS,
-  // Independent caches may answer with older data: a window ending in missing bars is asked again for 5 minutes.
-  tailGraceMs: 5 * 60_000,
   defaultLimit: 100,
   maxLimit: 300,
   weight: () => 1,
