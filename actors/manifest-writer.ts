@@ -1,13 +1,13 @@
-// The manifest-writer actor: the only code that opens LMDB. It lives on the
-// main thread, answers `writer.plan` from each fetcher's port and applies
-// commits; commits that arrive together share one LMDB transaction.
+// The manifest-writer actor: the only code that writes to storage (through
+// the storage port, storage/port.ts). It lives on the main thread, answers
+// `writer.plan` from each fetcher's port and applies commits; commits that
+// arrive together share one transaction.
 import type { MessagePort } from 'node:worker_threads';
 import { toWireError, type WireError } from '../src/errors.js';
 import { payloadHash } from '../src/payload.js';
 import { assertNever, type FetcherMessage, type MainMessage } from '../src/protocol.js';
 import { sliceIndexAt, sliceWindow, streamName, type StreamGeometry } from '../src/slices.js';
-import type { CommitItem } from '../storage/manifest-store.js';
-import { ManifestStore } from '../storage/manifest-store.js';
+import type { CommitItem, Storage } from '../storage/port.js';
 import type { SliceRecord } from '../storage/records.js';
 import { StreamPlan } from './planner.js';
 
@@ -44,7 +44,7 @@ export class ManifestWriter {
   private batches = 0;
 
   constructor(
-    readonly store: ManifestStore,
+    readonly store: Storage,
     private readonly settleMs: number,
     private readonly events: WriterEvents,
     private readonly now: () => number = Date.now,
