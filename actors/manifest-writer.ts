@@ -3,7 +3,7 @@
 // `writer.plan` from each fetcher's port and applies commits; commits that
 // arrive together share one transaction.
 import type { MessagePort } from 'node:worker_threads';
-import { toWireError, type WireError } from '../src/errors.js';
+import { toWireError, type CkError, type WireError } from '../src/errors.js';
 import { payloadHash } from '../src/payload.js';
 import { assertNever, type FetcherMessage, type MainMessage } from '../src/protocol.js';
 import { sliceIndexAt, sliceWindow, streamName, type StreamGeometry } from '../src/slices.js';
@@ -127,12 +127,30 @@ export class ManifestWriter {
         for (const r of this.store.records(stream, from.startMs)) {
           const index = sliceIndexAt(stream, r.startMs);
           const expected = sliceWindow(stream, index);
-          plan.noteStored(index, r.status, r.nextDueAt, r.attempts, expected?.key === r.key);
+          // A slice whose key differs, or whose payload fails its checksum, is fetched again at once (its commit rewrites it).
+          plan.noteStored(index, r.status, r.nextDueAt, r.attempts, expected?.key === r.key && this.intact(r));
         }
       }
       this.plans.set(stream.name, plan);
     }
     return plan;
+  }
+
+  /**
+   * Whether a record's payload passes its checksum. Checked for the records
+   * a plan loads (those from the first non-ok slice on: the partial tail,
+   * and slices after a hole), so it costs a few payloads per stream; ok
+   * slices before them are checked by `verify` (repair: rebuild-manifest).
+   */
+  private intact(r: SliceRecord): boolean {
+    if (!r.hasPayload) return true;
+    try {
+      this.store.payload(r);
+      return true;
+    } catch (err) {
+      if ((err as CkError).code === 'CK_ERR_STORE_CORRUPT') return false;
+      throw err;
+    }
   }
 
   private enqueue(q: Queued): void {
