@@ -1,13 +1,13 @@
-// The manifest-writer actor: the only code that opens LMDB. It lives on the
-// main thread, answers `writer.plan` from each fetcher's port and applies
-// commits; commits that arrive together share one LMDB transaction.
+// The manifest-writer actor: the only code that writes to storage (through
+// the storage port, storage/port.ts). It lives on the main thread, answers
+// `writer.plan` from each fetcher's port and applies commits; commits that
+// arrive together share one transaction.
 import type { MessagePort } from 'node:worker_threads';
-import { toWireError, type WireError } from '../src/errors.js';
+import { toWireError, type CkError, type WireError } from '../src/errors.js';
 import { payloadHash } from '../src/payload.js';
 import { assertNever, type FetcherMessage, type MainMessage } from '../src/protocol.js';
 import { sliceIndexAt, sliceWindow, streamName, type StreamGeometry } from '../src/slices.js';
-import type { CommitItem } from '../storage/manifest-store.js';
-import { ManifestStore } from '../storage/manifest-store.js';
+import type { CommitItem, Storage } from '../storage/port.js';
 import type { SliceRecord } from '../storage/records.js';
 import { StreamPlan } from './planner.js';
 
@@ -44,7 +44,7 @@ export class ManifestWriter {
   private batches = 0;
 
   constructor(
-    readonly store: ManifestStore,
+    readonly store: Storage,
     private readonly settleMs: number,
     private readonly events: WriterEvents,
     private readonly now: () => number = Date.now,
@@ -127,12 +127,30 @@ export class ManifestWriter {
         for (const r of this.store.records(stream, from.startMs)) {
           const index = sliceIndexAt(stream, r.startMs);
           const expected = sliceWindow(stream, index);
-          plan.noteStored(index, r.status, r.nextDueAt, r.attempts, expected?.key === r.key);
+          // A slice whose key differs, or whose payload fails its checksum, is fetched again at once (its commit rewrites it).
+          plan.noteStored(index, r.status, r.nextDueAt, r.attempts, expected?.key === r.key && this.intact(r));
         }
       }
       this.plans.set(stream.name, plan);
     }
     return plan;
+  }
+
+  /**
+   * Whether a record's payload passes its checksum. Checked for the records
+   * a plan loads (those from the first non-ok slice on: the partial tail,
+   * and slices after a hole), so it costs a few payloads per stream; ok
+   * slices before them are checked by `verify` (repair: rebuild-manifest).
+   */
+  private intact(r: SliceRecord): boolean {
+    if (!r.hasPayload) return true;
+    try {
+      this.store.payload(r);
+      return true;
+    } catch (err) {
+      if ((err as CkError).code === 'CK_ERR_STORE_CORRUPT') return false;
+      throw err;
+    }
   }
 
   private enqueue(q: Queued): void {

@@ -16,7 +16,8 @@ import type { FetcherResult, FetcherTask } from '../actors/fetcher.js';
 import type { GetResult, GetTask } from '../actors/fetcher-worker.js';
 import { ManifestWriter } from '../actors/manifest-writer.js';
 import { Supervisor, type ChildExit } from '../actors/supervisor.js';
-import { ManifestStore } from '../storage/manifest-store.js';
+import { openStorage } from '../storage/open.js';
+import type { Storage, StorageFaults } from '../storage/port.js';
 import type { Config, StreamSpec } from './config/load-config.js';
 import { lockDataRoot } from './data-root-lock.js';
 import { fromWireError, type CkError } from './errors.js';
@@ -39,6 +40,8 @@ export interface DaemonOptions {
   logger?: Logger;
   /** Worker threads (default: available cores, at most one per stream). */
   threads?: number;
+  /** Faults injected into storage by a test entry point (test/support/); never set in production. */
+  storageFaults?: StorageFaults;
 }
 
 export interface DaemonResult {
@@ -106,7 +109,7 @@ async function startAndRun(config: Config, o: DaemonOptions, log: Logger, stoppi
   // Symbols are checked and budgets read before anything is locked or stored.
   let budgets: Map<string, VenueBudget>;
   let lock: ReturnType<typeof lockDataRoot>;
-  let store: ManifestStore;
+  let store: Storage;
   try {
     budgets = await prepareVenues(config, log, async (url, settings) => {
       const r = (await pool.run({ kind: 'get', url, settings } satisfies GetTask, { signal: stopping })) as GetResult;
@@ -115,7 +118,7 @@ async function startAndRun(config: Config, o: DaemonOptions, log: Logger, stoppi
     }, stopping);
     lock = lockDataRoot(config.dataRoot);
     try {
-      store = ManifestStore.open(config.dataRoot);
+      store = openStorage(config.dataRoot, { faults: o.storageFaults });
     } catch (err) {
       lock.release();
       throw err;
@@ -170,6 +173,7 @@ async function startAndRun(config: Config, o: DaemonOptions, log: Logger, stoppi
     streams: config.streams,
     settleMs: config.fetcher.settleMs,
     summary: (g) => store.summary(g),
+    storageBytes: () => store.bytesOnDisk(),
     child: (name) => supervisor.statuses().get(name),
     writer,
     budgets,

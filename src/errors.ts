@@ -31,6 +31,7 @@ export const ERRORS = {
   CK_ERR_RESPONSE_TOO_LARGE: { exit: 1, retryable: true, meaning: 'The body exceeded the response size cap.' },
   CK_ERR_VALIDATION: { exit: 1, retryable: true, meaning: 'Rows failed validation (outside the window, disordered, inconsistent); nothing was committed.' },
   CK_ERR_STORAGE: { exit: 1, retryable: false, meaning: 'LMDB could not be opened or written.' },
+  CK_ERR_STORE_CORRUPT: { exit: 1, retryable: false, meaning: 'A stored payload does not match the checksum recorded with its slice (damaged on disk); the command stops before using it and names the stream and slice. `verify` lists every such slice; stop the daemon and run `rebuild-manifest` to drop them, and the next run fetches them again.' },
   CK_ERR_ACTOR_CRASHED: { exit: 1, retryable: false, meaning: 'A fetcher actor crashed past its restart intensity and was stopped.' },
   CK_ERR_STREAM_FAILED: { exit: 1, retryable: false, meaning: 'A stream gave up: a slice failed more than `maxAttempts` times during `backfill`.' },
   CK_ERR_VERIFY_FAILED: { exit: 1, retryable: false, meaning: '`verify` found problems; each is printed with its slice key.' },

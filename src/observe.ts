@@ -2,13 +2,11 @@
 // Prometheus metrics on each scrape and by /health. Events that happen in
 // worker threads (requests) arrive over the ports and are counted here, so
 // one prom-client registry on the main thread sees everything.
-import { statfsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { statfsSync } from 'node:fs';
 import client from 'prom-client';
 import type { BudgetSnapshot, VenueBudget } from '../actors/rate-limiter.js';
 import type { ManifestWriter } from '../actors/manifest-writer.js';
 import type { ChildStatus } from '../actors/supervisor.js';
-import { STORE_FILE } from '../storage/environment.js';
 import type { StreamSummary } from '../storage/records.js';
 import type { StreamSpec } from './config/load-config.js';
 import type { RequestObservation } from './protocol.js';
@@ -22,6 +20,8 @@ export interface DaemonView {
   streams: readonly StreamSpec[];
   settleMs: number;
   summary(stream: StreamSpec): StreamSummary;
+  /** Bytes the store takes on disk. */
+  storageBytes(): number;
   child(stream: string): ChildStatus | undefined;
   writer: Pick<ManifestWriter, 'queueDepth' | 'lastCommitAt' | 'lastError'>;
   budgets: ReadonlyMap<string, VenueBudget>;
@@ -237,9 +237,7 @@ export class Metrics {
     gauge('candlekeep_writer_queue_depth', 'Commits waiting for the manifest writer.', [], (g, v) => g.set(v.writer.queueDepth));
     gauge('candlekeep_writer_last_commit_timestamp_seconds', 'When the manifest writer last committed (Unix seconds).', [], (g, v) => { if (v.writer.lastCommitAt !== null) g.set(v.writer.lastCommitAt / 1000); });
     gauge('candlekeep_storage_error', '1 while the last LMDB transaction failed (disk full, ...).', [], (g, v) => g.set(v.writer.lastError ? 1 : 0));
-    gauge('candlekeep_lmdb_size_bytes', 'Size of the LMDB data file.', [], (g, v) => {
-      try { g.set(statSync(join(v.dataRoot, STORE_FILE)).size); } catch { /* not created yet */ }
-    });
+    gauge('candlekeep_lmdb_size_bytes', 'Size of the LMDB data file.', [], (g, v) => g.set(v.storageBytes()));
     gauge('candlekeep_disk_free_bytes', 'Free space on the data root\'s filesystem (available to this user).', [], (g, v) => {
       try { const f = statfsSync(v.dataRoot); g.set(f.bavail * f.bsize); } catch { /* not created yet */ }
     });

@@ -1,15 +1,17 @@
-// Reads a data root and checks DESIGN.md's invariants: every ok/partial
-// slice has its payload and that payload is the slice's (key, row count),
+// Reads a data root through the storage port and checks DESIGN.md's
+// invariants: every ok/partial slice has its payload, intact (its
+// checksum), and that payload is the slice's (key, row count),
 // summaries count exactly the records, no final slice holds an open candle,
 // and rows sit inside their window in order. Used by tests and `verify`,
 // which adds its own checks on the same pass (see checkStream's visitor).
+import type { CkError } from '../src/errors.js';
 import { bodyText, decodeRawPayload, type RawPayload } from '../src/payload.js';
 import type { StreamRef } from '../src/slices.js';
 import { VENUES } from '../src/venues/index.js';
 import type { RowModel } from '../src/venues/venue.js';
-import { sliceRange, type SliceKey, type StreamKey } from './keys.js';
-import type { ManifestStore } from './manifest-store.js';
-import { decodeSliceRecord, decodeSummary, STATUSES, type SliceRecord, type StreamSummary } from './records.js';
+import { PAYLOAD_DAMAGED } from './checked-payload.js';
+import type { Storage } from './port.js';
+import { STATUSES, type SliceRecord, type StreamSummary } from './records.js';
 
 export interface Finding {
   sliceKey: string;
@@ -27,36 +29,29 @@ export function decodePayload(bytes: Uint8Array, model?: RowModel | null): Store
   return { ...p, rows: model ? model.rowsOf(parsed) : (parsed as unknown[]) };
 }
 
-export function checkManifest(store: ManifestStore): Finding[] {
+export function checkManifest(store: Storage): Finding[] {
   const findings: Finding[] = [];
-  for (const { key, value } of store.store.streams.getRange({})) {
-    const [venue, endpoint, symbol, interval] = key as StreamKey;
-    const ref = { venue, endpoint, symbol, interval } as StreamRef;
-    findings.push(...checkStream(store, ref, decodeSummary(value, `${venue}:${endpoint}:${symbol}:${interval}`)));
-  }
+  for (const { ref, summary } of store.streams()) findings.push(...checkStream(store, ref, summary));
   return findings;
 }
 
-/** What checkStream hands a visitor for each slice: the record, its LMDB key's start, and its payload (when it has one that decodes). */
-export type SliceVisitor = (r: SliceRecord, keyStartMs: number, bytes: Buffer | undefined, payload: StoredPayload | null) => void;
+/** What checkStream hands a visitor for each slice: the record and its payload (when it has one, intact, that decodes). */
+export type SliceVisitor = (r: SliceRecord, payload: StoredPayload | null) => void;
 
 /** One pass over a stream's slices: the invariants, then `visit` for checks of its own on the same decoded payloads. */
-export function checkStream(store: ManifestStore, ref: StreamRef, summary: StreamSummary, visit?: SliceVisitor): Finding[] {
+export function checkStream(store: Storage, ref: StreamRef, summary: StreamSummary, visit?: SliceVisitor): Finding[] {
   const name = `${ref.venue}:${ref.endpoint}:${ref.symbol}:${ref.interval}`;
   const findings: Finding[] = [];
   const counts = { ok: 0, partial: 0, failed: 0 };
   let rows = 0;
   const model = VENUES[ref.venue]?.endpoints[ref.endpoint]?.rows ?? null;
   if (!model) findings.push({ sliceKey: name, problem: `unknown endpoint ${ref.venue}:${ref.endpoint}: its rows are not checked` });
-  for (const { key, value } of store.store.slices.getRange(sliceRange(ref))) {
-    const at = (key as SliceKey)[4];
-    const r = decodeSliceRecord(value, `${name}@${at}`);
+  for (const r of store.records(ref)) {
     counts[r.status]++;
     if (r.hasPayload) rows += r.rows;
-    const bytes = r.status === 'failed' && !r.hasPayload ? undefined : store.payload(r.id);
-    const { findings: own, payload } = checkSlice(r, bytes, model);
+    const { findings: own, payload } = checkSlice(r, r.status === 'failed' && !r.hasPayload ? undefined : intactPayload(store, r), model);
     findings.push(...own);
-    visit?.(r, at, bytes, payload);
+    visit?.(r, payload);
   }
   for (const s of STATUSES) {
     if (counts[s] !== summary.counts[s]) findings.push({ sliceKey: name, problem: `summary counts ${summary.counts[s]} ${s} slices, records hold ${counts[s]}` });
@@ -67,10 +62,21 @@ export function checkStream(store: ManifestStore, ref: StreamRef, summary: Strea
   return findings;
 }
 
-function checkSlice(r: SliceRecord, bytes: Buffer | undefined, model: RowModel | null): { findings: Finding[]; payload: StoredPayload | null } {
+/** The record's payload through the port (which checks its checksum), or `damaged`. */
+function intactPayload(store: Storage, r: SliceRecord): Uint8Array | undefined | 'damaged' {
+  try {
+    return store.payload(r);
+  } catch (err) {
+    if ((err as CkError).code === 'CK_ERR_STORE_CORRUPT') return 'damaged';
+    throw err;
+  }
+}
+
+function checkSlice(r: SliceRecord, bytes: Uint8Array | undefined | 'damaged', model: RowModel | null): { findings: Finding[]; payload: StoredPayload | null } {
   const out: Finding[] = [];
   const bad = (problem: string) => out.push({ sliceKey: r.key, problem });
   if (r.status === 'failed' && !r.hasPayload) return { findings: out, payload: null };
+  if (bytes === 'damaged') return { findings: [{ sliceKey: r.key, problem: `${PAYLOAD_DAMAGED}; \`rebuild-manifest\` drops it and the next run fetches the slice again` }], payload: null };
   if (!bytes) return { findings: [{ sliceKey: r.key, problem: `${r.status} slice has no payload` }], payload: null };
   let p: StoredPayload;
   try {

@@ -2,13 +2,16 @@
 // the payloads (rows as received, with their URL key and fetch time) are
 // the truth. This drops the manifest and derives it again from the payloads
 // alone, deciding status exactly as the fetcher does (src/finality.ts).
+// The one thing kept from the old manifest is each record's checksum, as
+// the judge of its payload: damaged bytes are dropped, never given a fresh
+// checksum, and their slices are fetched again.
 import { finality } from '../src/finality.js';
-import { payloadHash } from '../src/payload.js';
+import { decodeRawPayload, payloadHash, type RawPayload } from '../src/payload.js';
 import { isInterval } from '../src/intervals.js';
 import { parseSliceKey, sliceId, streamName, type SliceSpec, type StreamGeometry } from '../src/slices.js';
 import { venueByName } from '../src/venues/index.js';
-import { decodePayload } from './manifest-checks.js';
-import type { CommitItem, ManifestStore } from './manifest-store.js';
+import { PAYLOAD_DAMAGED, payloadIntact } from './checked-payload.js';
+import type { CommitItem, Storage } from './port.js';
 import type { SliceRecord } from './records.js';
 
 export interface RebuildReport {
@@ -16,20 +19,23 @@ export interface RebuildReport {
   streams: number;
   /** Payloads that could not be used, with why (they are left in place). */
   skipped: Array<{ id: string; problem: string }>;
+  /** Payloads whose bytes fail the checksum their slice record held: removed, so their slices are pending and fetched again. */
+  dropped: Array<{ id: string; key: string; problem: string }>;
 }
 
 /**
  * `anchors` gives a stream's configured first slice start (by stream name);
  * streams not in it are anchored at their earliest stored slice.
  */
-export async function rebuildManifest(store: ManifestStore, settleMs: number, anchors: ReadonlyMap<string, number> = new Map()): Promise<RebuildReport> {
+export async function rebuildManifest(store: Storage, settleMs: number, anchors: ReadonlyMap<string, number> = new Map()): Promise<RebuildReport> {
   const skipped: RebuildReport['skipped'] = [];
+  const dropped: RebuildReport['dropped'] = [];
   const byStream = new Map<string, { geometry: StreamGeometry; slices: Map<number, SliceRecord> }>();
-  for (const { key: id, value } of store.store.payloads.getRange({})) {
+  for (const { id, bytes: value } of store.payloads()) {
     const problem = (p: string) => skipped.push({ id: String(id), problem: p });
-    let payload;
+    let payload: RawPayload;
     try {
-      payload = decodePayload(value);
+      payload = decodeRawPayload(value);
     } catch (err) {
       problem(`does not decode: ${(err as Error).message}`);
       continue;
@@ -41,6 +47,12 @@ export async function rebuildManifest(store: ManifestStore, settleMs: number, an
     }
     if (sliceId(payload.meta.key) !== id) {
       problem(`stored under ${String(id)}, but its key ${payload.meta.key} names ${sliceId(payload.meta.key)}`);
+      continue;
+    }
+    const ref = { venue: k.venue, endpoint: k.endpoint, symbol: k.symbol, interval: k.interval };
+    const old = store.slice(ref, k.startMs);
+    if (old?.hasPayload && old.id === id && !payloadIntact(old, value)) {
+      dropped.push({ id, key: payload.meta.key, problem: PAYLOAD_DAMAGED });
       continue;
     }
     const endpoint = venueByName(k.venue).endpoints[k.endpoint];
@@ -63,7 +75,6 @@ export async function rebuildManifest(store: ManifestStore, settleMs: number, an
       gaps: facts.gaps, anomalies: facts.anomalies, fetchedAt: payload.meta.fetchedAt, attempts: 0, error: null,
       nextDueAt, hasPayload: true, payloadHash: payloadHash(value),
     };
-    const ref = { venue: k.venue, endpoint: k.endpoint, symbol: k.symbol, interval: k.interval };
     const name = streamName(ref);
     let s = byStream.get(name);
     if (!s) {
@@ -87,6 +98,6 @@ export async function rebuildManifest(store: ManifestStore, settleMs: number, an
       for (const record of ordered) yield { stream: geometry, record, payload: null };
     }
   }
-  const n = await store.replaceAll(items(), Date.now());
-  return { slices: n, streams: byStream.size, skipped };
+  const n = await store.replaceAll(items(), Date.now(), dropped.map((d) => d.id));
+  return { slices: n, streams: byStream.size, skipped, dropped };
 }

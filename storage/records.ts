@@ -1,5 +1,6 @@
-// What the manifest stores, and the decoding of it at the storage boundary:
-// a status read from disk is checked against the union before code sees it.
+// What the manifest stores, the decoding of it at the storage boundary (a
+// status read from disk is checked against the union before code sees it),
+// and how a record moves its stream's summary counts.
 import type { ErrorCode } from '../src/errors.js';
 
 export const STATUSES = ['ok', 'partial', 'failed'] as const;
@@ -70,4 +71,20 @@ export function decodeSummary(raw: unknown, where: string): StreamSummary {
   const s = raw as StreamSummary;
   if (!s || typeof s !== 'object' || typeof s.total !== 'number' || !s.counts) throw new Error(`${where}: stream summary is malformed`);
   return s;
+}
+
+/** Moves a summary's counts from record `prev` (if any) to record `next`. */
+export function countInto(s: StreamSummary, prev: SliceRecord | undefined, next: SliceRecord): void {
+  if (prev) {
+    s.counts[prev.status]--;
+    s.total--;
+    if (prev.hasPayload) s.rows -= prev.rows;
+    if (prev.status === 'ok' && prev.rows === 0) s.emptySlices--;
+  }
+  s.counts[next.status]++;
+  s.total++;
+  if (next.hasPayload) s.rows += next.rows;
+  if (next.status === 'ok' && next.rows === 0) s.emptySlices++;
+  if (next.firstOpen !== null && (s.firstOpen === null || next.firstOpen < s.firstOpen)) s.firstOpen = next.firstOpen;
+  if (next.lastClosedClose !== null && (s.lastClosedClose === null || next.lastClosedClose > s.lastClosedClose)) s.lastClosedClose = next.lastClosedClose;
 }

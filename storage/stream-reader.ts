@@ -1,12 +1,11 @@
 // Read side of the manifest for the data-out commands (status, verify,
-// export). Works on a data root whether or not a daemon is writing to it:
-// LMDB readers see the last committed transaction.
+// export), through the storage port. Works on a data root whether or not a
+// daemon is writing to it: readers see the last committed transaction.
 import { isInterval } from '../src/intervals.js';
 import { streamName, type StreamRef } from '../src/slices.js';
 import { decodeRawPayload, type RawPayload } from '../src/payload.js';
-import type { StreamKey } from './keys.js';
-import type { ManifestStore } from './manifest-store.js';
-import { decodeSummary, type SliceRecord, type StreamSummary } from './records.js';
+import type { Storage } from './port.js';
+import type { SliceRecord, StreamSummary } from './records.js';
 
 export interface StoredStreamInfo {
   ref: StreamRef;
@@ -14,13 +13,11 @@ export interface StoredStreamInfo {
   summary: StreamSummary;
 }
 
-export function listStreams(store: ManifestStore): StoredStreamInfo[] {
+export function listStreams(store: Storage): StoredStreamInfo[] {
   const out: StoredStreamInfo[] = [];
-  for (const { key, value } of store.store.streams.getRange({})) {
-    const [venue, endpoint, symbol, interval] = key as StreamKey;
-    if (!isInterval(interval)) continue;
-    const ref: StreamRef = { venue, endpoint, symbol, interval };
-    out.push({ ref, name: streamName(ref), summary: decodeSummary(value, streamName(ref)) });
+  for (const { ref, summary } of store.streams()) {
+    if (!isInterval(ref.interval)) continue;
+    out.push({ ref, name: streamName(ref), summary });
   }
   return out;
 }
@@ -31,11 +28,16 @@ export function matchStreams(streams: readonly StoredStreamInfo[], pattern: stri
   return streams.filter((s) => re.test(s.name));
 }
 
-/** Every slice that holds a payload, in time order, with its body as stored (unparsed); a slice that starts before `fromMs` but reaches past it is included. */
-export function* rawSlices(store: ManifestStore, ref: StreamRef, fromMs = -Infinity): Generator<{ record: SliceRecord; payload: RawPayload }> {
+/**
+ * Every slice that holds a payload, in time order, with its body as stored
+ * (unparsed); a slice that starts before `fromMs` but reaches past it is
+ * included. A payload whose bytes fail their checksum stops the read with
+ * CK_ERR_STORE_CORRUPT (the port checks it): no reader sees damaged rows.
+ */
+export function* rawSlices(store: Storage, ref: StreamRef, fromMs = -Infinity): Generator<{ record: SliceRecord; payload: RawPayload }> {
   for (const record of store.records(ref, firstSliceStart(store, ref, fromMs))) {
     if (!record.hasPayload || record.endMs < fromMs) continue;
-    const bytes = store.payload(record.id);
+    const bytes = store.payload(record);
     if (!bytes) continue;
     yield { record, payload: decodeRawPayload(bytes) };
   }
@@ -44,7 +46,7 @@ export function* rawSlices(store: ManifestStore, ref: StreamRef, fromMs = -Infin
 export type KlineRow = [number, string, string, string, string, string, number, string, number, string, string, string];
 
 /** Start of the slice whose window holds `fromMs` (the last one starting at or before it), so it is not skipped. */
-function firstSliceStart(store: ManifestStore, ref: StreamRef, fromMs: number): number {
+function firstSliceStart(store: Storage, ref: StreamRef, fromMs: number): number {
   if (!Number.isFinite(fromMs)) return -Infinity;
   return store.lastStartAtOrBefore(ref, fromMs) ?? -Infinity;
 }
@@ -57,7 +59,7 @@ export interface GapRange {
 }
 
 /** Known-empty ranges recorded on the slices (listing, maintenance, halts), merged across slice borders. */
-export function knownEmptyRanges(store: ManifestStore, ref: StreamRef): GapRange[] {
+export function knownEmptyRanges(store: Storage, ref: StreamRef): GapRange[] {
   const out: GapRange[] = [];
   for (const r of store.records(ref)) {
     if (r.status === 'failed') continue;

@@ -1,15 +1,15 @@
-// verify: reads everything and reports what is wrong, each finding with its
-// slice key. On top of the invariants (storage/manifest-checks.ts):
-// checksums, record <-> LMDB key <-> URL key consistency, re-validation of
+// verify: reads everything through the storage port and reports what is
+// wrong, each finding with its slice key. On top of the invariants
+// (storage/manifest-checks.ts, checksums included): record <-> stored
+// position <-> URL key consistency, re-validation of
 // every payload, the partition of each stream into slices, and spacing
 // violations and gaps inside and between slices that no recorded
 // known-empty range explains (the old system's "manifest validation").
-import { payloadMatches } from '../src/payload.js';
 import { addIntervals } from '../src/intervals.js';
 import { parseSliceKey, sliceId, streamName, type StreamRef } from '../src/slices.js';
 import { venueByName } from '../src/venues/index.js';
 import { checkStream, type Finding } from './manifest-checks.js';
-import type { ManifestStore } from './manifest-store.js';
+import type { Storage } from './port.js';
 import type { SliceRecord, StreamSummary } from './records.js';
 import { listStreams } from './stream-reader.js';
 
@@ -26,7 +26,7 @@ export interface VerifyReport {
   findings: VerifyFinding[];
 }
 
-export function verifyStore(store: ManifestStore): VerifyReport {
+export function verifyStore(store: Storage): VerifyReport {
   const findings: VerifyFinding[] = [];
   let slices = 0;
   let rows = 0;
@@ -40,7 +40,7 @@ export function verifyStore(store: ManifestStore): VerifyReport {
 }
 
 /** The invariants and this file's checks, in one pass over the stream (each payload decoded once). */
-function verifyStream(store: ManifestStore, ref: StreamRef, summary: StreamSummary, out: VerifyFinding[]): { slices: number; rows: number } {
+function verifyStream(store: Storage, ref: StreamRef, summary: StreamSummary, out: VerifyFinding[]): { slices: number; rows: number } {
   const name = streamName(ref);
   const endpoint = venueByName(ref.venue).endpoints[ref.endpoint];
   const corrupt = (sliceKey: string, problem: string) => out.push({ sliceKey, problem, kind: 'corrupt' });
@@ -52,12 +52,14 @@ function verifyStream(store: ManifestStore, ref: StreamRef, summary: StreamSumma
   let prevGaps: Array<[number, number]> = [];
   let slices = 0;
   let rows = 0;
-  const invariants = checkStream(store, ref, summary, (r, at, bytes, p) => {
+  const invariants = checkStream(store, ref, summary, (r, p) => {
     slices++;
     const k = parseSliceKey(String(r.key));
-    if (!k || streamName(k as StreamRef) !== name || k.startMs !== r.startMs || k.endMs !== r.endMs || k.limit !== r.limit || at !== r.startMs) {
-      corrupt(String(r.key), `record window ${r.startMs}-${r.endMs}:${r.limit} at LMDB key ${at} does not match its key`);
+    if (!k || streamName(k as StreamRef) !== name || k.startMs !== r.startMs || k.endMs !== r.endMs || k.limit !== r.limit) {
+      corrupt(String(r.key), `record window ${r.startMs}-${r.endMs}:${r.limit} does not match its key`);
     }
+    // Stored where its window starts: the planner and the readers look it up there.
+    if (store.slice(ref, r.startMs)?.key !== r.key) corrupt(String(r.key), `record is not stored at its window's start ${r.startMs}`);
     if (r.id !== sliceId(String(r.key))) corrupt(r.key, `record id ${r.id} is not the id of its key (${sliceId(String(r.key))})`);
     if (prev) {
       if (r.startMs <= prev.endMs) corrupt(r.key, `window overlaps ${prev.key}`);
@@ -68,11 +70,7 @@ function verifyStream(store: ManifestStore, ref: StreamRef, summary: StreamSumma
       gap(r.key, `failed ${r.attempts} time(s): ${r.error?.code ?? ''} ${r.error?.message ?? ''}`.trim());
       return;
     }
-    if (!bytes || !p) return; // the invariants report it
-    if (r.payloadHash && !payloadMatches(bytes, r.payloadHash)) {
-      corrupt(r.key, 'payload bytes do not match the checksum recorded with the slice (edited on disk?)');
-      return;
-    }
+    if (!p) return; // the invariants report it (missing, damaged, does not decode)
     if (endpoint) {
       try {
         const facts = endpoint.validate(p.body, { slice: { index: 0, startMs: r.startMs, endMs: r.endMs, limit: r.limit, key: r.key, id: r.id }, interval: ref.interval, exchangeNow: p.meta.serverTime });

@@ -1,6 +1,7 @@
 // The shape of a subcommand. Each lives in its own file under src/commands/
 // and is listed once in src/commands/index.ts.
 import type { ParseArgsConfig } from 'node:util';
+import type { StorageFaults } from '../../storage/port.js';
 
 export type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -10,6 +11,8 @@ export interface CommandContext {
   flags: FlagValues;
   /** Where output for the user goes (stdout unless a test captures it). */
   out: (line: string) => void;
+  /** Storage faults a test entry point injects (the daemon's store); undefined in production. */
+  storageFaults?: StorageFaults;
 }
 
 export interface Command {

@@ -1,6 +1,7 @@
 // Parses argv, picks the subcommand (`run` by default) and turns errors into
 // one line and an exit code: 2 for the user's mistakes, 1 for the rest.
 import { parseArgs } from 'node:util';
+import type { StorageFaults } from '../../storage/port.js';
 import { CkError, ERRORS, isErrorCode } from '../errors.js';
 import { closest } from '../closest.js';
 import { version } from '../version.js';
@@ -17,15 +18,20 @@ const defaultIo: CliIo = {
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
-export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+/** What a test entry point (test/support/) injects; production passes nothing. */
+export interface CliHooks {
+  storageFaults?: StorageFaults;
+}
+
+export async function runCli(argv: readonly string[], io: CliIo = defaultIo, hooks: CliHooks = {}): Promise<number> {
   try {
-    return await dispatch(argv, io);
+    return await dispatch(argv, io, hooks);
   } catch (err) {
     return report(err, io);
   }
 }
 
-async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
+async function dispatch(argv: readonly string[], io: CliIo, hooks: CliHooks): Promise<number> {
   const first = argv[0];
   let command = COMMANDS.find((c) => c.name === 'run')!;
   let rest = argv;
@@ -52,7 +58,7 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     io.out(first === command.name ? commandHelp(command) : overallHelp());
     return 0;
   }
-  return command.run({ flags: values, out: io.out });
+  return command.run({ flags: values, out: io.out, storageFaults: hooks.storageFaults });
 }
 
 function report(err: unknown, io: CliIo): number {

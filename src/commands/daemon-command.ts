@@ -10,10 +10,10 @@ export function daemonCommand(mode: DaemonMode, summary: string): Command {
     summary,
     options: {},
     help: {},
-    async run({ flags }) {
+    async run({ flags, storageFaults }) {
       if (typeof flags.config !== 'string') throw new CkError('CK_ERR_USAGE', '--config <file> is required (e.g. --config symbols.json)');
       const config = loadConfig(flags.config, { dataRootFlag: typeof flags['data-root'] === 'string' ? flags['data-root'] : undefined });
-      const { exitCode } = await runDaemon(config, { mode });
+      const { exitCode } = await runDaemon(config, { mode, storageFaults });
       return exitCode;
     },
   };

@@ -1,12 +1,11 @@
 // The data-out commands work on a data root, with or without a config and
 // whether or not a daemon is running on it (LMDB readers do not block).
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { FlagValues } from '../cli/command.js';
 import { defaultDataRoot, loadConfig, type Config } from '../config/load-config.js';
 import { CkError } from '../errors.js';
-import { STORE_FILE } from '../../storage/environment.js';
-import { ManifestStore } from '../../storage/manifest-store.js';
+import { openStorage } from '../../storage/open.js';
+import type { Storage } from '../../storage/port.js';
 
 export interface DataRootChoice {
   dataRoot: string;
@@ -24,20 +23,21 @@ export function chooseDataRoot(flags: FlagValues): DataRootChoice {
 }
 
 /** The store of a data root that must already hold one (CK_ERR_NO_DATA otherwise). */
-export function openExisting(dataRoot: string, readOnly = true): ManifestStore {
-  if (!existsSync(join(dataRoot, STORE_FILE))) {
-    throw new CkError('CK_ERR_NO_DATA', `${dataRoot} holds no candlekeep data (${STORE_FILE} is missing); pass --config or --data-root`);
+export function openExisting(dataRoot: string, readOnly = true): Storage {
+  try {
+    return openStorage(dataRoot, { readOnly, existing: true });
+  } catch (err) {
+    if ((err as CkError).code === 'CK_ERR_NO_DATA') throw new CkError('CK_ERR_NO_DATA', `${(err as Error).message}; pass --config or --data-root`);
+    throw err;
   }
-  return ManifestStore.open(dataRoot, { readOnly });
 }
 
-export async function withStore<T>(dataRoot: string, fn: (store: ManifestStore) => T | Promise<T>, readOnly = true): Promise<T> {
+export async function withStore<T>(dataRoot: string, fn: (store: Storage) => T | Promise<T>, readOnly = true): Promise<T> {
   const store = openExisting(dataRoot, readOnly);
   try {
     return await fn(store);
   } finally {
-    if (readOnly) await store.store.root.close();
-    else await store.close();
+    await store.close();
   }
 }
 

@@ -18,7 +18,8 @@ export const rebuildManifest: Command = {
       const anchors = new Map((config?.streams ?? []).map((s) => [s.name, s.anchorMs]));
       const report = await withStore(dataRoot, (store) => rebuild(store, config?.fetcher.settleMs ?? DEFAULT_SETTLE_MS, anchors), false);
       for (const s of report.skipped) out(`skipped payload ${s.id}: ${s.problem}`);
-      out(`rebuilt ${report.slices} slices of ${report.streams} streams from their payloads${report.skipped.length ? `; ${report.skipped.length} payloads skipped` : ''}`);
+      for (const d of report.dropped) out(`dropped payload ${d.id} of ${d.key}: ${d.problem}; the slice is pending and the next run fetches it again`);
+      out(`rebuilt ${report.slices} slices of ${report.streams} streams from their payloads${report.skipped.length ? `; ${report.skipped.length} payloads skipped` : ''}${report.dropped.length ? `; ${report.dropped.length} damaged payloads dropped` : ''}`);
       return 0;
     } finally {
       lock.release();

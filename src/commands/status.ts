@@ -4,7 +4,7 @@ import type { Command } from '../cli/command.js';
 import { progress } from '../progress.js';
 import type { StreamGeometry } from '../slices.js';
 import { knownEmptyRanges, listStreams, type StoredStreamInfo } from '../../storage/stream-reader.js';
-import type { ManifestStore } from '../../storage/manifest-store.js';
+import type { Storage } from '../../storage/port.js';
 import type { Config } from '../config/load-config.js';
 import { DEFAULT_SETTLE_MS } from '../config/schema.js';
 import { chooseDataRoot, iso, parseTime, withStore } from './data-root.js';
@@ -24,7 +24,7 @@ export interface StreamStatus {
   configured: boolean;
 }
 
-export function streamStatus(store: ManifestStore, s: StoredStreamInfo, config: Config | null, now: number): StreamStatus {
+export function streamStatus(store: Storage, s: StoredStreamInfo, config: Config | null, now: number): StreamStatus {
   const spec = config?.streams.find((c) => c.name === s.name);
   const g: StreamGeometry = spec ?? { ...s.ref, anchorMs: s.summary.anchorMs, endMs: null, limit: s.summary.limit };
   const p = progress(g, s.summary, now, config?.fetcher.settleMs ?? DEFAULT_SETTLE_MS);

@@ -7,7 +7,7 @@ import { CkError } from '../../src/errors.js';
 import { addIntervals } from '../../src/intervals.js';
 import { VENUES } from '../../src/venues/index.js';
 import type { RowModel } from '../../src/venues/venue.js';
-import type { ManifestStore } from '../manifest-store.js';
+import type { Storage } from '../port.js';
 import { bodyText } from '../../src/payload.js';
 import { klinesToCsv } from '../../src/venues/binance/kline-scan.js';
 import { knownEmptyRanges, rawSlices, type GapRange, type KlineRow, type StoredStreamInfo } from '../stream-reader.js';
@@ -33,7 +33,7 @@ export interface ExportResult {
   gaps: Array<GapRange & { candles: number; known: boolean }>;
 }
 
-export async function exportStream(store: ManifestStore, s: StoredStreamInfo, path: string, o: ExportOptions): Promise<ExportResult> {
+export async function exportStream(store: Storage, s: StoredStreamInfo, path: string, o: ExportOptions): Promise<ExportResult> {
   if (o.format === 'json-tree') return exportJsonTree(store, s, path, o);
   const model = VENUES[s.ref.venue]?.endpoints[s.ref.endpoint]?.rows;
   if (model?.table) return exportTable(store, s, path, o, model, model.table);
@@ -115,7 +115,7 @@ function zeroLike(s: string): string {
  * columns as fields): final rows only, oldest first, a slice at a time. No
  * gap report.
  */
-function exportTable(store: ManifestStore, s: StoredStreamInfo, path: string, o: ExportOptions, model: RowModel, table: NonNullable<RowModel['table']>): ExportResult {
+function exportTable(store: Storage, s: StoredStreamInfo, path: string, o: ExportOptions, model: RowModel, table: NonNullable<RowModel['table']>): ExportResult {
   if (o.format !== 'csv' && o.format !== 'ndjson') throw new CkError('CK_ERR_USAGE', `${s.name}: --format ${o.format} is for Binance klines; ${s.ref.venue} ${s.ref.endpoint} exports to csv, ndjson or json-tree`);
   const { columns } = table;
   const fd = openSync(path, 'w');
@@ -146,7 +146,7 @@ function exportTable(store: ManifestStore, s: StoredStreamInfo, path: string, o:
  * `<root>/<venue>/<endpoint>/raw/<SYMBOL>/<interval>/manifest.json` and
  * `responses/<slice id>.json` holding `{ meta, data }` for each slice in range.
  */
-function exportJsonTree(store: ManifestStore, s: StoredStreamInfo, root: string, o: ExportOptions): ExportResult {
+function exportJsonTree(store: Storage, s: StoredStreamInfo, root: string, o: ExportOptions): ExportResult {
   const { venue, endpoint, symbol, interval } = s.ref;
   const dir = join(root, venue, endpoint, 'raw', symbol, interval);
   mkdirSync(join(dir, 'responses'), { recursive: true });

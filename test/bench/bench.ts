@@ -14,7 +14,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { exportStream } from '../../storage/export/export.js';
-import { ManifestStore, type CommitItem } from '../../storage/manifest-store.js';
+import { openStorage } from '../../storage/open.js';
+import type { CommitItem } from '../../storage/port.js';
 import { listStreams } from '../../storage/stream-reader.js';
 import { sliceAt, type StreamGeometry } from '../../src/slices.js';
 import { MAIN, tempDir, writeConfig } from '../support/daemon-harness.js';
@@ -166,9 +167,9 @@ async function caseUnthrottled(): Promise<string> {
     ccxt.push(c.ms);
   }
   await mock.stop();
-  const store = ManifestStore.open(lastRoot, { readOnly: true });
+  const store = openStorage(lastRoot, { readOnly: true });
   const stored = listStreams(store)[0]!.summary.rows;
-  await store.store.root.close();
+  await store.close();
   if (stored !== YEAR_ROWS) throw new Error(`candlekeep stored ${stored} rows`);
   const perS = (ms: number) => YEAR_ROWS / (ms / 1000);
   const fetchRate = perS(median(fetchMs));
@@ -203,7 +204,7 @@ async function caseUnthrottled(): Promise<string> {
 }
 
 async function caseExport(root: string): Promise<void> {
-  const store = ManifestStore.open(root, { readOnly: true });
+  const store = openStorage(root, { readOnly: true });
   const s = listStreams(store)[0]!;
   const out = tempDir('ck-bench-export-');
   const rate = async (format: 'csv' | 'parquet') => {
@@ -218,7 +219,7 @@ async function caseExport(root: string): Promise<void> {
   };
   const csv = await rate('csv');
   const parquet = await rate('parquet');
-  await store.store.root.close();
+  await store.close();
   rmSync(out, { recursive: true, force: true });
   results.export = { rows: YEAR_ROWS, csvRowsPerS: csv, parquetRowsPerS: parquet };
   table.push(['5 export to CSV', `${fmt(csv)} rows/s`, 'target >= 1,000,000'], ['5 export to Parquet', `${fmt(parquet)} rows/s`, '']);
@@ -274,7 +275,7 @@ async function caseRestart(): Promise<void> {
   const anchor = Date.UTC(2023, 0, 1);
   const dir = tempDir('ck-bench-');
   const root = join(dir, 'data');
-  const store = ManifestStore.open(root);
+  const store = openStorage(root);
   const symbols = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT'].slice(0, streams);
   const t0 = performance.now();
   for (const symbol of symbols) {

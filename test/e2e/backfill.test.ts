@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManifestStore } from '../../storage/manifest-store.js';
+import { openStorage } from '../../storage/open.js';
 import { logLines, manifestFindings, readStream, runCandlekeep, servedClosed } from '../support/daemon-harness.js';
 import { MockExchange } from '../support/mock-exchange.js';
 import { LISTING_AND_MAINTENANCE, listingAndMaintenance, REAL_MONTH_CSV, realMonth } from '../support/scenarios.js';
@@ -49,9 +49,9 @@ describe('backfill end to end', () => {
     const maint = btc1m.records.find((x) => x.startMs <= MAINT_FROM && MAINT_FROM <= x.endMs)!;
     expect(maint.anomalies).toContain(`cut-short@${Date.UTC(2024, 1, 25, 10, 7)}`);
     expect(maint.gaps).toContainEqual([Date.UTC(2024, 1, 25, 10, 8), MAINT_TO]);
-    const store = ManifestStore.open(root, { readOnly: true });
+    const store = openStorage(root, { readOnly: true });
     const summary = store.storedSummary({ venue: 'binance', endpoint: 'klines', symbol: 'BTCUSDT', interval: '1m' })!;
-    void store.store.root.close();
+    void store.close();
     expect(summary.total).toBe(btc1m.records.length);
     expect(summary.counts.ok + summary.counts.partial + summary.counts.failed).toBe(summary.total);
     expect(summary.emptySlices).toBe(beforeListing.length);

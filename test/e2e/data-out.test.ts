@@ -5,8 +5,8 @@ import { cpSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sliceKey } from '../../storage/keys.js';
-import { ManifestStore } from '../../storage/manifest-store.js';
+import { Tamper } from '../../storage/lmdb/tamper.js';
+import { openStorage } from '../../storage/open.js';
 import type { SliceRecord, StreamSummary } from '../../storage/records.js';
 import { daemonUrl, readStream, runCandlekeep, servedClosed, spawnCandlekeep, tempDir } from '../support/daemon-harness.js';
 import { MockExchange } from '../support/mock-exchange.js';
@@ -159,23 +159,26 @@ describe('verify', () => {
   });
 
   /** Applies `corrupt` to a copy of the data root and returns verify's findings. */
-  async function findingsAfter(corrupt: (store: ManifestStore, records: SliceRecord[]) => void): Promise<{ code: number | null; findings: Array<{ kind: string; sliceKey: string; problem: string }>; records: SliceRecord[] }> {
+  async function findingsAfter(corrupt: (t: Tamper, records: SliceRecord[], summary: StreamSummary) => void): Promise<{ code: number | null; findings: Array<{ kind: string; sliceKey: string; problem: string }>; records: SliceRecord[] }> {
     const copy = copyRoot();
-    const store = ManifestStore.open(copy);
+    const store = openStorage(copy, { readOnly: true });
     const records = [...store.records(BTC)];
-    corrupt(store, records);
+    const summary = store.storedSummary(BTC)!;
     await store.close();
+    const t = Tamper.open(copy);
+    corrupt(t, records, summary);
+    await t.close();
     const r = await runCandlekeep(['verify', '--data-root', copy, '--json']);
     return { code: r.code, findings: (JSON.parse(r.stdout) as { findings: any[] }).findings, records };
   }
 
   it('finds a payload edited inside LMDB, naming its slice', async () => {
-    const { code, findings, records } = await findingsAfter((store, recs) => {
+    const { code, findings, records } = await findingsAfter((t, recs) => {
       const target = recs[10]!;
-      const bytes = Buffer.from(store.payload(target.id)!);
+      const bytes = Buffer.from(t.payload(target.id)!);
       const at = bytes.indexOf(Buffer.from('.'));
       bytes[at + 1] = bytes[at + 1] === 0x31 ? 0x32 : 0x31; // one digit of one price
-      store.store.payloads.putSync(target.id, bytes);
+      t.putPayload(target.id, bytes);
     });
     expect(code).toBe(1);
     expect(findings).toContainEqual({ kind: 'corrupt', sliceKey: records[10]!.key, problem: expect.stringContaining('do not match the checksum') });
@@ -183,15 +186,15 @@ describe('verify', () => {
 
   it('checks the SHA-256 checksums of stores written before CRC-32: a matching one passes, an edited payload is found', async () => {
     const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex').slice(0, 32);
-    const { code, findings, records } = await findingsAfter((store, recs) => {
+    const { code, findings, records } = await findingsAfter((t, recs) => {
       for (const i of [3, 4]) {
-        const bytes = Buffer.from(store.payload(recs[i]!.id)!);
+        const bytes = Buffer.from(t.payload(recs[i]!.id)!);
         expect(recs[i]!.payloadHash).toMatch(/^crc32:[0-9a-f]{8}$/);
-        store.store.slices.putSync(sliceKey(BTC, recs[i]!.startMs), { ...recs[i]!, payloadHash: sha(bytes) });
+        t.putSliceRecord(BTC, recs[i]!.startMs, { ...recs[i]!, payloadHash: sha(bytes) });
         if (i === 4) {
           const at = bytes.indexOf(Buffer.from('.'));
           bytes[at + 1] = bytes[at + 1] === 0x31 ? 0x32 : 0x31; // one digit of one price
-          store.store.payloads.putSync(recs[i]!.id, bytes);
+          t.putPayload(recs[i]!.id, bytes);
         }
       }
     });
@@ -200,24 +203,23 @@ describe('verify', () => {
   });
 
   it('finds a summary count off by one', async () => {
-    const { code, findings } = await findingsAfter((store) => {
-      const s = store.storedSummary(BTC)!;
-      store.store.streams.putSync([BTC.venue, BTC.endpoint, BTC.symbol, BTC.interval], { ...s, counts: { ...s.counts, ok: s.counts.ok + 1 } } satisfies StreamSummary);
+    const { code, findings } = await findingsAfter((t, _recs, s) => {
+      t.putSummary(BTC, { ...s, counts: { ...s.counts, ok: s.counts.ok + 1 } } satisfies StreamSummary);
     });
     expect(code).toBe(1);
     expect(findings).toContainEqual({ kind: 'corrupt', sliceKey: 'binance:klines:BTCUSDT:1m', problem: expect.stringMatching(/summary counts \d+ ok slices, records hold \d+/) });
   });
 
   it('finds a payload removed', async () => {
-    const { code, findings, records } = await findingsAfter((store, recs) => store.store.payloads.removeSync(recs[7]!.id));
+    const { code, findings, records } = await findingsAfter((t, recs) => t.removePayload(recs[7]!.id));
     expect(code).toBe(1);
     expect(findings).toContainEqual({ kind: 'corrupt', sliceKey: records[7]!.key, problem: 'ok slice has no payload' });
   });
 
   it('finds a slice record pointing at the wrong window', async () => {
-    const { code, findings, records } = await findingsAfter((store, recs) => {
+    const { code, findings, records } = await findingsAfter((t, recs) => {
       const r = recs[12]!;
-      store.store.slices.putSync([BTC.venue, BTC.endpoint, BTC.symbol, BTC.interval, r.startMs], { ...r, startMs: r.startMs + 60_000, endMs: r.endMs + 60_000 });
+      t.putSliceRecord(BTC, r.startMs, { ...r, startMs: r.startMs + 60_000, endMs: r.endMs + 60_000 });
     });
     expect(code).toBe(1);
     expect(findings.filter((f) => f.sliceKey === records[12]!.key).map((f) => f.problem)).toContainEqual(expect.stringContaining('does not match its key'));
@@ -227,30 +229,27 @@ describe('verify', () => {
 describe('rebuild-manifest', () => {
   it('reproduces every record field the payloads determine, and the summaries', async () => {
     const copy = copyRoot();
-    const before = new ManifestStore(ManifestStore.open(copy, { readOnly: true }).store);
+    const before = openStorage(copy, { readOnly: true });
     const refs = ['BTCUSDT', 'ETHUSDT'].flatMap((symbol) => (['1m', '1h'] as const).map((interval) => ({ ...BTC, symbol, interval })));
     const records = new Map(refs.map((ref) => [ref, [...before.records(ref)]]));
     const summaries = new Map(refs.map((ref) => [ref, before.storedSummary(ref)!]));
-    await before.store.root.close();
+    await before.close();
     // delete the manifest outright, as the old system allowed
-    const wipe = ManifestStore.open(copy);
-    await wipe.store.root.transaction(() => {
-      wipe.store.slices.clearSync();
-      wipe.store.streams.clearSync();
-    });
+    const wipe = Tamper.open(copy);
+    await wipe.clearManifest();
     await wipe.close();
     const r = await runCandlekeep(['rebuild-manifest', '--config', cfg, '--data-root', copy]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^rebuilt \d+ slices of 4 streams from their payloads$/m);
-    const after = ManifestStore.open(copy, { readOnly: true });
+    const after = openStorage(copy, { readOnly: true });
     for (const ref of refs) {
       expect([...after.records(ref)]).toEqual(records.get(ref)!);
       const s = after.storedSummary(ref)!;
       const o = summaries.get(ref)!;
       expect({ ...s, lastCommitAt: 0 }).toEqual({ ...o, lastCommitAt: 0 });
     }
-    await after.store.root.close();
+    await after.close();
     expect((await runCandlekeep(['verify', '--data-root', copy])).code).toBe(0);
   });
 

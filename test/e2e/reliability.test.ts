@@ -1,14 +1,15 @@
 // The crash suite: SIGKILL at random moments during backfill and follow
 // mode while the mock injects faults, and right before and right after LMDB
 // commits; verify after every restart; the final export byte-identical to a
-// clean run's. Also a full disk (simulated at the storage layer).
+// clean run's. Also a full disk (simulated at the storage layer by a test
+// entry point, test/support/disk-full-main.ts).
 // `npm run test:crash` runs it long (CK_CRASH_KILLS, default 60 there).
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManifestStore } from '../../storage/manifest-store.js';
+import { openStorage } from '../../storage/open.js';
 import { verifyStore } from '../../storage/verify.js';
-import { daemonUrl, runCandlekeep, spawnCandlekeep, tempDir, waitUntil, writeConfig } from '../support/daemon-harness.js';
+import { daemonUrl, DISK_FULL_MAIN, runCandlekeep, spawnCandlekeep, tempDir, waitUntil, writeConfig } from '../support/daemon-harness.js';
 import { rng } from '../support/kline-row.js';
 import { MockClock } from '../support/mock-clock.js';
 import { MockExchange } from '../support/mock-exchange.js';
@@ -41,11 +42,11 @@ function config(dir: string, start = '2024-01-01'): string {
 /** What `verify` calls corrupt (gaps are expected mid-backfill). */
 function corruptFindings(dir: string): unknown[] {
   if (!existsSync(join(dir, 'data', 'candlekeep.lmdb'))) return []; // killed before the store was created
-  const store = ManifestStore.open(join(dir, 'data'), { readOnly: true });
+  const store = openStorage(join(dir, 'data'), { readOnly: true });
   try {
     return verifyStore(store).findings.filter((f) => f.kind === 'corrupt');
   } finally {
-    void store.store.root.close();
+    void store.close();
   }
 }
 
@@ -107,9 +108,9 @@ describe('crash suite', () => {
     const r = await runCandlekeep(['backfill', '--config', cfg], { CANDLEKEEP_TEST_KILL_AT_COMMIT: point });
     expect(r.signal).toBe('SIGKILL');
     expect(corruptFindings(dir)).toEqual([]);
-    const store = ManifestStore.open(join(dir, 'data'), { readOnly: true });
+    const store = openStorage(join(dir, 'data'), { readOnly: true });
     const total = SYMBOLS.flatMap((symbol) => (['1m', '1h'] as const).map((interval) => store.storedSummary({ venue: 'binance', endpoint: 'klines', symbol, interval })?.total ?? 0)).reduce((x, y) => x + y, 0);
-    void store.store.root.close();
+    void store.close();
     const [when, n] = point.split(':') as ['before' | 'after', string];
     // before the nth transaction, n-1 are stored; after it, n are (each holds at least one slice)
     expect(total).toBeGreaterThanOrEqual(when === 'before' ? Number(n) - 1 : Number(n));
@@ -127,7 +128,7 @@ describe('disk full', () => {
     const flag = join(dir, 'disk-full');
     const cfg = config(dir, '2024-02-01');
     writeFileSync(flag, '');
-    const run = spawnCandlekeep(['backfill', '--config', cfg], { CANDLEKEEP_TEST_ENOSPC: flag });
+    const run = spawnCandlekeep(['backfill', '--config', cfg], { CANDLEKEEP_TEST_ENOSPC: flag }, DISK_FULL_MAIN);
     const url = await daemonUrl(run.output);
     const health = await waitUntil(async () => {
       const h = (await (await fetch(`${url}/health`)).json()) as { status: string; reasons: string[] };

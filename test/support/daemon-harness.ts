@@ -12,10 +12,12 @@ import type { MockExchange } from './mock-exchange.js';
 import { runningDaemons } from './daemon-registry.js';
 import { DAEMON_PID_PREFIX } from './temp-root.js';
 import { checkManifest, decodePayload, type Finding } from '../../storage/manifest-checks.js';
-import { ManifestStore } from '../../storage/manifest-store.js';
+import { openStorage } from '../../storage/open.js';
 import type { SliceRecord } from '../../storage/records.js';
 
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+/** The CLI from source with a simulated full disk (test/support/disk-full-main.ts; run through tsx). */
+export const DISK_FULL_MAIN = fileURLToPath(new URL('./disk-full-main.ts', import.meta.url));
 
 /**
  * A fresh directory under CK_TMP_ROOT, which vitest's global set-up makes
@@ -52,8 +54,9 @@ process.once('exit', () => {
   for (const c of running) c.kill('SIGKILL');
 });
 
-export function spawnCandlekeep(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<RunResult>; output: () => string } {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `main`: the built entry, or a test entry point in TypeScript (run through tsx). */
+export function spawnCandlekeep(args: string[], env: Record<string, string> = {}, main = MAIN): { child: ChildProcess; done: Promise<RunResult>; output: () => string } {
+  const child = spawn(process.execPath, [...(main.endsWith('.ts') ? ['--import', 'tsx'] : []), main, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const pidFile = process.env.CK_TMP_ROOT && child.pid ? join(process.env.CK_TMP_ROOT, `${DAEMON_PID_PREFIX}${child.pid}`) : null;
   if (pidFile) writeFileSync(pidFile, '');
@@ -118,7 +121,7 @@ export interface StoredStream {
 }
 
 export function readStream(dataRoot: string, ref: StreamRef): StoredStream {
-  const store = ManifestStore.open(dataRoot, { readOnly: true });
+  const store = openStorage(dataRoot, { readOnly: true });
   try {
     const records = [...store.records(ref)];
     const closedRows: unknown[][] = [];
@@ -126,24 +129,24 @@ export function readStream(dataRoot: string, ref: StreamRef): StoredStream {
     const model = VENUES[ref.venue]!.endpoints[ref.endpoint]!.rows;
     for (const r of records) {
       if (!r.hasPayload) continue;
-      const p = decodePayload(store.payload(r.id)!, model);
+      const p = decodePayload(store.payload(r)!, model);
       const rows = p.rows as unknown[][]; // kline rows; funding rows are objects, and their tests read them so
       rowsByKey.set(r.key, rows);
       for (const row of rows) if (model.finalAt(row, p.meta.serverTime)) closedRows.push(row);
     }
     return { records, closedRows, rowsByKey };
   } finally {
-    void store.store.root.close();
+    void store.close();
   }
 }
 
 /** What storage/manifest-checks finds wrong in a data root (empty when every invariant holds). */
 export function manifestFindings(dataRoot: string): Finding[] {
-  const store = ManifestStore.open(dataRoot, { readOnly: true });
+  const store = openStorage(dataRoot, { readOnly: true });
   try {
     return checkManifest(store);
   } finally {
-    void store.store.root.close();
+    void store.close();
   }
 }
 

@@ -9,12 +9,12 @@ import { ManifestWriter } from '../../actors/manifest-writer.js';
 import { decodeRawPayload, encodePayload, packMeta, reusePayloadBuffer } from '../../src/payload.js';
 import type { FetcherMessage, MainMessage } from '../../src/protocol.js';
 import { geometry, sliceAt, streamName } from '../../src/slices.js';
-import { ManifestStore } from '../../storage/manifest-store.js';
+import { openStorage } from '../../storage/open.js';
 import { tempDir } from '../support/daemon-harness.js';
 
 const g = geometry({ venue: 'binance', endpoint: 'klines', symbol: 'BTCUSDT', interval: '1m' }, Date.UTC(2024, 0, 1), null, 1000);
 const stream = { ...g, name: streamName(g) };
-const store = ManifestStore.open(tempDir('ck-buffers-'));
+const store = openStorage(tempDir('ck-buffers-'));
 afterAll(() => store.close());
 
 function reply(port: MessagePort): Promise<MainMessage> {
@@ -26,14 +26,14 @@ describe('payload buffers', () => {
     const writer = new ManifestWriter(store, 1000, { onOther() {} });
     const { port1, port2 } = new MessageChannel();
     writer.attach(stream, port1);
-    const stored: Array<{ id: string; bytes: Buffer }> = [];
+    const stored: Array<{ startMs: number; bytes: Buffer }> = [];
     let previous: ArrayBuffer | null = null;
     for (let i = 0; i < 3; i++) {
       const slice = { ...sliceAt(g, i)!, attempts: 0 };
       const body = Buffer.from(`[["row ${i}"]]`.repeat(13_000 + i)); // about 160 KB, as a 1000-row klines answer
       const { bytes } = encodePayload({ url: `u${i}`, key: slice.key, fetchedAt: 1, serverTime: 2, httpStatus: 200 }, [body.subarray(0, 7), body.subarray(7)], body.length);
       if (previous) expect(bytes.buffer).toBe(previous); // the buffer that came back is the one used
-      stored.push({ id: slice.id, bytes: Buffer.from(bytes) });
+      stored.push({ startMs: slice.startMs, bytes: Buffer.from(bytes) });
       const answered = reply(port2);
       port2.postMessage({ type: 'writer.commit', id: i, slice, status: 'ok', payload: bytes, facts: { rows: 1, firstOpen: slice.startMs, lastOpen: slice.startMs, lastClosedClose: null, hasOpenCandle: false, gaps: [], anomalies: [] }, fetchedAt: 1, nextDueAt: null } satisfies FetcherMessage, [bytes.buffer as ArrayBuffer]);
       expect(bytes.byteLength).toBe(0); // transferred, not copied
@@ -52,7 +52,7 @@ describe('payload buffers', () => {
       const slice = { ...sliceAt(g, i)!, attempts: 0 };
       const body = Buffer.from(`[["row ${i}"]]`.repeat(13_000));
       const { bytes } = encodePayload({ url: `u${i}`, key: slice.key, fetchedAt: 1, serverTime: 2, httpStatus: 200 }, [body], body.length);
-      stored.push({ id: slice.id, bytes: Buffer.from(bytes) });
+      stored.push({ startMs: slice.startMs, bytes: Buffer.from(bytes) });
       return { slice, bytes };
     });
     const answered = reply(port2);
@@ -63,8 +63,8 @@ describe('payload buffers', () => {
     expect(m).toMatchObject({ type: 'writer.committed', ids: [10, 11, 12] });
     expect((m as { buffers: ArrayBuffer[] }).buffers.map((b) => b.byteLength >= stored[3]!.bytes.length)).toEqual([true, true, true]);
     port2.close();
-    for (const { id, bytes } of stored) {
-      const got = store.store.payloads.get(id)!;
+    for (const { startMs, bytes } of stored) {
+      const got = store.payload(store.slice(g, startMs)!)!;
       expect(Buffer.compare(got, bytes)).toBe(0);
       expect(decodeRawPayload(got).meta.key).toBe(decodeRawPayload(bytes).meta.key);
     }
