@@ -17,6 +17,7 @@ import type { GetResult, GetTask } from '../actors/fetcher-worker.js';
 import { ManifestWriter } from '../actors/manifest-writer.js';
 import { Supervisor, type ChildExit } from '../actors/supervisor.js';
 import { openStorage } from '../storage/open.js';
+import { checkGeometry } from '../storage/geometry.js';
 import type { Storage, StorageFaults } from '../storage/port.js';
 import type { Config, StreamSpec } from './config/load-config.js';
 import { lockDataRoot } from './data-root-lock.js';
@@ -120,6 +121,13 @@ async function startAndRun(config: Config, o: DaemonOptions, log: Logger, stoppi
     try {
       store = openStorage(config.dataRoot, { faults: o.storageFaults });
     } catch (err) {
+      lock.release();
+      throw err;
+    }
+    try {
+      checkGeometry(store, config.streams);
+    } catch (err) {
+      await store.close();
       lock.release();
       throw err;
     }

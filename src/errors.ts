@@ -17,6 +17,7 @@ export const ERRORS = {
   CK_ERR_NO_DATA: { exit: 2, retryable: false, meaning: 'The data root holds no candlekeep store (wrong --config or --data-root?).' },
   CK_ERR_STREAM_NOT_FOUND: { exit: 2, retryable: false, meaning: '`export --stream` names no stored stream (the closest is suggested).' },
   CK_ERR_DATA_ROOT_LOCKED: { exit: 2, retryable: false, meaning: 'Another candlekeep daemon holds the data root (see `daemon.lock`); also stops `rebuild-manifest` while a daemon runs.' },
+  CK_ERR_GEOMETRY_CHANGED: { exit: 2, retryable: false, meaning: "A stream's configured `limit`, or a `start` off its stored slice grid, would cut other windows than those stored (and store candles twice); nothing is written. The message names the stored values and a start that fits." },
   CK_ERR_HTTP_LISTEN: { exit: 2, retryable: false, meaning: 'The metrics/health server cannot listen on `http.host:http.port` (in use, or not allowed).' },
   CK_ERR_UNKNOWN_SYMBOL: { exit: 2, retryable: false, meaning: 'The exchange does not list the symbol (Binance -1121); its streams stop.' },
   CK_ERR_INVALID_INTERVAL: { exit: 2, retryable: false, meaning: 'The exchange rejects the interval (Binance -1120).' },

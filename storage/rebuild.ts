@@ -8,7 +8,8 @@
 import { finality } from '../src/finality.js';
 import { decodeRawPayload, payloadHash, type RawPayload } from '../src/payload.js';
 import { isInterval } from '../src/intervals.js';
-import { parseSliceKey, sliceId, streamName, type SliceSpec, type StreamGeometry } from '../src/slices.js';
+import { parseSliceKey, sliceId, streamName, type SliceSpec, type StreamGeometry, type StreamRef } from '../src/slices.js';
+import { onGrid, type Grid } from './geometry.js';
 import { venueByName } from '../src/venues/index.js';
 import { PAYLOAD_DAMAGED, payloadIntact } from './checked-payload.js';
 import type { CommitItem, Storage } from './port.js';
@@ -19,18 +20,23 @@ export interface RebuildReport {
   streams: number;
   /** Payloads that could not be used, with why (they are left in place). */
   skipped: Array<{ id: string; problem: string }>;
-  /** Payloads whose bytes fail the checksum their slice record held: removed, so their slices are pending and fetched again. */
+  /**
+   * Payloads removed, so their slices are pending and fetched again: bytes
+   * that fail the checksum their slice record held, and windows off the
+   * stream's kept slice grid (a changed `limit` once stored them twice).
+   */
   dropped: Array<{ id: string; key: string; problem: string }>;
 }
 
 /**
- * `anchors` gives a stream's configured first slice start (by stream name);
- * streams not in it are anchored at their earliest stored slice.
+ * `configured` gives a stream's configured slice grid (first slice start and
+ * limit, by stream name); streams not in it are anchored at their earliest
+ * stored slice.
  */
-export async function rebuildManifest(store: Storage, settleMs: number, anchors: ReadonlyMap<string, number> = new Map()): Promise<RebuildReport> {
+export async function rebuildManifest(store: Storage, settleMs: number, configured: ReadonlyMap<string, Grid> = new Map()): Promise<RebuildReport> {
   const skipped: RebuildReport['skipped'] = [];
   const dropped: RebuildReport['dropped'] = [];
-  const byStream = new Map<string, { geometry: StreamGeometry; slices: Map<number, SliceRecord> }>();
+  const byStream = new Map<string, { ref: StreamRef; records: SliceRecord[] }>();
   for (const { id, bytes: value } of store.payloads()) {
     const problem = (p: string) => skipped.push({ id: String(id), problem: p });
     let payload: RawPayload;
@@ -78,26 +84,45 @@ export async function rebuildManifest(store: Storage, settleMs: number, anchors:
     const name = streamName(ref);
     let s = byStream.get(name);
     if (!s) {
-      s = { geometry: { ...ref, anchorMs: anchors.get(name) ?? k.startMs, endMs: null, limit: k.limit }, slices: new Map() };
+      s = { ref, records: [] };
       byStream.set(name, s);
     }
-    const other = s.slices.get(k.startMs);
-    if (other) {
-      // Two windows at one start (the stream's limit changed): keep the newer fetch.
-      const keep = (other.fetchedAt ?? 0) >= (record.fetchedAt ?? 0) ? other : record;
-      problem(`${name}: two payloads start at ${k.startMs}; kept ${keep.key}`);
-      if (keep === other) continue;
-    }
-    s.slices.set(k.startMs, record);
-    if (!anchors.has(name) && k.startMs < s.geometry.anchorMs) s.geometry.anchorMs = k.startMs;
+    s.records.push(record);
   }
+  const kept = [...byStream].map(([name, { ref, records }]) => keepOneGrid(name, ref, records, configured.get(name), dropped));
   function* items(): Generator<CommitItem> {
-    for (const { geometry, slices } of byStream.values()) {
-      const ordered = [...slices.values()].sort((a, b) => a.startMs - b.startMs);
-      geometry.limit = ordered[0]?.limit ?? geometry.limit;
-      for (const record of ordered) yield { stream: geometry, record, payload: null };
-    }
+    for (const { geometry, records } of kept) for (const record of records) yield { stream: geometry, record, payload: null };
   }
   const n = await store.replaceAll(items(), Date.now(), dropped.map((d) => d.id));
   return { slices: n, streams: byStream.size, skipped, dropped };
+}
+
+/**
+ * A stream's slices must partition its range (DESIGN invariant 3). Payloads
+ * cut on different grids (a store an older candlekeep let a changed `limit`
+ * write into) overlap: the configured grid is kept when the config is given,
+ * else the one holding the most rows; every other
+ * payload is dropped and reported, and what only they covered is fetched
+ * again on the kept grid by the next run.
+ */
+function keepOneGrid(name: string, ref: StreamRef, records: SliceRecord[], configured: Grid | undefined, dropped: RebuildReport['dropped']): { geometry: StreamGeometry; records: SliceRecord[] } {
+  const grids: Array<{ grid: StreamGeometry; records: SliceRecord[]; rows: number }> = [];
+  for (const r of records) {
+    const g = grids.find((x) => onGrid(x.grid, { ...ref, anchorMs: r.startMs, endMs: null, limit: r.limit }));
+    if (g) {
+      g.records.push(r);
+      g.rows += r.rows;
+    } else {
+      grids.push({ grid: { ...ref, anchorMs: r.startMs, endMs: null, limit: r.limit }, records: [r], rows: r.rows });
+    }
+  }
+  const onConfigured = (g: StreamGeometry) => (configured && onGrid(configured, g) ? 1 : 0);
+  grids.sort((a, b) => onConfigured(b.grid) - onConfigured(a.grid) || b.rows - a.rows || b.grid.limit - a.grid.limit);
+  const [keep, ...others] = grids;
+  const ordered = keep!.records.sort((a, b) => a.startMs - b.startMs);
+  const limit = keep!.grid.limit;
+  const anchorMs = configured && onGrid(keep!.grid, { ...ref, anchorMs: configured.anchorMs, endMs: null, limit }) ? configured.anchorMs : ordered[0]!.startMs;
+  const kept = `limit ${limit} from ${new Date(anchorMs).toISOString()}`;
+  for (const o of others) for (const r of o.records) dropped.push({ id: r.id, key: r.key, problem: `${name}: off the kept slice grid (${kept}); it overlaps kept slices` });
+  return { geometry: { ...ref, anchorMs, endMs: null, limit }, records: ordered };
 }

@@ -5,6 +5,7 @@
 import { statSync } from 'node:fs';
 import type { RootDatabase } from 'lmdb';
 import { CkError } from '../../src/errors.js';
+import { geometryProblem, onGrid } from '../geometry.js';
 import { sliceWindow, streamName, type StreamGeometry, type StreamRef } from '../../src/slices.js';
 import { checkedPayload, payloadIntact } from '../checked-payload.js';
 import type { CommitItem, OpenStorageOptions, SinkOffset, Storage, StorageFaults, StoredStream } from '../port.js';
@@ -58,6 +59,9 @@ export class LmdbStorage implements Storage {
     if (!s) {
       const raw = this.env.streams.get(streamKey(g));
       s = raw === undefined ? emptySummary(g.anchorMs, g.limit) : decodeSummary(raw, name);
+      // Never cut windows that overlap the stored ones (the daemon refuses such a config before this; this is the last guard).
+      if (s.total > 0 && !onGrid(s, g)) throw new CkError('CK_ERR_GEOMETRY_CHANGED', geometryProblem(s, g));
+      // The same grid from another start: the ok prefix is counted again from the new anchor.
       if (s.anchorMs !== g.anchorMs || s.limit !== g.limit) s = { ...s, anchorMs: g.anchorMs, limit: g.limit, okThroughIndex: 0 };
       this.summaries.set(name, s);
     }
